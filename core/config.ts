@@ -1,0 +1,190 @@
+// localconfig.json: the user's settings, a flat JSON object with the real agent's dotted keys plus
+// ours. Validated with typebox at the edge; everything below gets a typed, complete LocalConfig.
+// Keys are matched case-insensitively, as the real agent does for proxy keys (1.46).
+import { readFile, copyFile } from 'node:fs/promises';
+import { watch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { Type, type Static, type TSchema } from 'typebox';
+import { Value } from 'typebox/value';
+import { AgentError } from './errors.ts';
+import { writeFileAtomic } from './atomic-file.ts';
+
+export const BYPASS_CATEGORIES = ['AAD', 'ARM', 'Arc', 'AMA', 'ArcData'] as const;
+export type BypassCategory = (typeof BYPASS_CATEGORIES)[number];
+
+/** host, host:port, *.domain, *.domain:port, an IPv4 literal, or a bracketed IPv6 literal with optional port. */
+export const ENDPOINT_PATTERN =
+  '^(?:(?:\\*\\.)?[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}))*|\\[[0-9A-Fa-f:.]+\\]|[0-9A-Fa-f]*:[0-9A-Fa-f:.]+)(?::[0-9]{1,5})?$';
+const PROXY_URL_PATTERN =
+  '^$|^https?://(?:[^\\s/@]+@)?(?:\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+)(?::[0-9]{1,5})?/?$';
+const EXTENSION_NAME = '^(?:[A-Za-z0-9.-]+/[A-Za-z0-9.-]+)$';
+
+const list = <T extends TSchema>(item: T, description: string) =>
+  Type.Array(item, { default: [], description });
+const bool = (description: string) => Type.Boolean({ default: true, description });
+const cpuLimit = (description: string) =>
+  Type.Integer({
+    minimum: 1,
+    maximum: 100,
+    default: 5,
+    description: `${description}; an integer from 1 to 100`,
+  });
+
+export const LocalConfigSchema = Type.Object(
+  {
+    'incomingconnections.enabled': bool(
+      'allow remote access (SSH, WAC) through the Arc connectivity platform: true or false',
+    ),
+    'incomingconnections.ports': list(
+      Type.Integer({ minimum: 1, maximum: 65535 }),
+      'TCP ports open to the connectivity platform, 1 to 65535',
+    ),
+    'connection.type': Type.Union([Type.Literal('direct'), Type.Literal('gateway')], {
+      default: 'direct',
+      description:
+        'how the Arc Proxy reaches Azure: direct (or through proxy.url) or gateway (through the Arc gateway)',
+    }),
+    'proxy.url': Type.String({
+      default: '',
+      pattern: PROXY_URL_PATTERN,
+      description:
+        'the enterprise proxy: http:// or https:// host with optional port, e.g. http://proxy.contoso.com:8080',
+    }),
+    'proxy.bypass': list(
+      Type.Union(BYPASS_CATEGORIES.map((c) => Type.Literal(c))),
+      `services that skip proxy.url and go direct: ${BYPASS_CATEGORIES.join(', ')}`,
+    ),
+    'extensions.allowlist': list(
+      Type.String({ pattern: EXTENSION_NAME }),
+      'extensions allowed to install: Publisher/Type, or Allow/None',
+    ),
+    'extensions.blocklist': list(
+      Type.String({ pattern: EXTENSION_NAME }),
+      'extensions never installed: Publisher/Type',
+    ),
+    'extensions.enabled': bool('run the extension manager: true or false'),
+    'guestconfiguration.enabled': bool('run machine configuration (policy): true or false'),
+    'config.mode': Type.Union([Type.Literal('full'), Type.Literal('monitor')], {
+      default: 'full',
+      description:
+        'full, or monitor (Microsoft-managed extension allow-list, no machine configuration or remote access)',
+    }),
+    'guestconfiguration.agent.cpulimit': cpuLimit('CPU limit of machine configuration, in percent'),
+    'extensions.agent.cpulimit': cpuLimit('CPU limit of the extension manager, in percent'),
+    'arcproxy.allowlist.mode': Type.Union([Type.Literal('audit'), Type.Literal('enforce')], {
+      default: 'audit',
+      description:
+        'audit (log and count destinations outside the allow-list) or enforce (refuse them with 403)',
+    }),
+    'arcproxy.allowlist': list(
+      Type.String({ pattern: ENDPOINT_PATTERN }),
+      "destinations allowed besides the cloud's own: host, host:port, *.domain, *.domain:port, IPv4 or [IPv6] literals",
+    ),
+    'gateway.bypass': list(
+      Type.String({ pattern: ENDPOINT_PATTERN }),
+      'destinations that skip the Arc gateway: host[:port] or *.domain[:port]',
+    ),
+  },
+  { additionalProperties: true },
+);
+
+export type LocalConfig = Static<typeof LocalConfigSchema>;
+export type ConfigKey = keyof LocalConfig;
+export const CONFIG_KEYS = Object.keys(LocalConfigSchema.properties) as ConfigKey[];
+
+const keyByLowerCase = new Map(CONFIG_KEYS.map((k) => [k.toLowerCase(), k]));
+
+/** The canonical spelling of a key, matched case-insensitively; undefined for a key we don't know. */
+export const canonicalKey = (key: string): ConfigKey | undefined => keyByLowerCase.get(key.toLowerCase());
+
+export function describeKey(key: ConfigKey): string {
+  return (LocalConfigSchema.properties[key] as unknown as { description: string }).description;
+}
+
+export const defaultConfig = (): LocalConfig => Value.Default(LocalConfigSchema, {}) as LocalConfig;
+
+/**
+ * Validates a parsed localconfig.json: canonical key spelling, defaults for what is missing, and an
+ * error that names the key and its allowed values for what is wrong. Unknown keys are kept as they are.
+ */
+export function parseLocalConfig(raw: unknown, source: string): LocalConfig {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new AgentError('CONFIG_UNREADABLE', `${source} must hold a JSON object`);
+  }
+  const normalised: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) normalised[canonicalKey(key) ?? key] = value;
+  const withDefaults = Value.Default(LocalConfigSchema, normalised);
+  const first = Value.Errors(LocalConfigSchema, withDefaults)[0];
+  if (first) {
+    const key = first.instancePath.split('/')[1] as ConfigKey | undefined;
+    const what = key && key in LocalConfigSchema.properties ? `${key}: ${describeKey(key)}` : first.message;
+    throw new AgentError('CONFIG_INVALID', `${source}: ${what}`);
+  }
+  return withDefaults as LocalConfig;
+}
+
+export async function readLocalConfig(path: string): Promise<LocalConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return defaultConfig();
+    throw new AgentError('CONFIG_UNREADABLE', `${path}: ${(err as Error).message}`, { cause: err });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new AgentError('CONFIG_UNREADABLE', `${path} is not valid JSON (${(err as Error).message})`, {
+      cause: err,
+    });
+  }
+  return parseLocalConfig(raw, path);
+}
+
+/** Writes the whole configuration atomically, after keeping the previous file as `<path>.bak`. */
+export async function writeLocalConfig(path: string, config: Record<string, unknown>): Promise<void> {
+  const checked = parseLocalConfig(config, path);
+  try {
+    await copyFile(path, `${path}.bak`).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+    await writeFileAtomic(path, `${JSON.stringify(checked, null, 2)}\n`, 0o644);
+  } catch (err) {
+    throw new AgentError('CONFIG_WRITE_FAILED', `${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+export interface ConfigWatcher {
+  close(): void;
+}
+
+/**
+ * Calls `onChange` with the new configuration whenever localconfig.json changes on disk (inotify on
+ * its folder, so atomic renames are seen). An invalid file goes to `onError`; the last good one stays.
+ */
+export function watchLocalConfig(
+  path: string,
+  onChange: (config: LocalConfig) => void,
+  onError: (err: unknown) => void,
+  debounceMs = 50,
+): ConfigWatcher {
+  const name = basename(path);
+  let timer: NodeJS.Timeout | undefined;
+  const reload = () => {
+    timer = undefined;
+    readLocalConfig(path).then(onChange, onError);
+  };
+  const watcher: FSWatcher = watch(dirname(path), { persistent: false }, (_event, file) => {
+    if (file !== null && file !== name) return;
+    clearTimeout(timer);
+    timer = setTimeout(reload, debounceMs);
+  });
+  watcher.on('error', onError);
+  return {
+    close() {
+      clearTimeout(timer);
+      watcher.close();
+    },
+  };
+}

@@ -1,0 +1,26 @@
+// The outbound HTTP client every service uses: one undici dispatcher pointed at the Arc Proxy, with
+// the service's client id as the proxy user name, so that the proxy meters and polices each call.
+import { ProxyAgent, type Dispatcher } from 'undici';
+
+export interface OutboundOptions {
+  /** The Arc Proxy, e.g. http://127.0.0.1:40343. */
+  proxyUrl: string;
+  /** Who is calling (himds, extd, gcad, azcmagent); shows in `azcmagent proxy stats`. */
+  clientId: string;
+  /** Extra CAs for TLS to destinations (the local cloud's CA), beside the system's. */
+  ca?: string | Buffer;
+}
+
+/** The Proxy-Authorization value that names a client to the Arc Proxy (user name, empty password). */
+export const clientAuthorization = (clientId: string): string =>
+  `Basic ${Buffer.from(`${clientId}:`).toString('base64')}`;
+
+export function createOutboundDispatcher({ proxyUrl, clientId, ca }: OutboundOptions): Dispatcher {
+  return new ProxyAgent({
+    uri: proxyUrl,
+    token: clientAuthorization(clientId),
+    // Set explicitly: the default for http:// targets changed between undici majors (7.x vs 8.7).
+    proxyTunnel: true,
+    ...(ca ? { requestTls: { ca } } : {}),
+  });
+}

@@ -1,0 +1,215 @@
+// The traffic meter. It observes, it does not sit in the pipe: tunnel.ts and forward.ts publish one
+// event per finished tunnel or request on a diagnostics channel (byte counts read off the sockets at
+// close), and the meter adds them up per (client, destination, route). Totals persist under <home>/meter/.
+import diagnosticsChannel from 'node:diagnostics_channel';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic, type ErrorCode } from '../core/index.ts';
+
+export const TRAFFIC_CHANNEL = 'azcmagent:arcproxy:traffic';
+export const trafficChannel = diagnosticsChannel.channel(TRAFFIC_CHANNEL);
+
+export type MeterRoute = 'direct' | 'upstream' | 'gateway' | 'deny' | 'none';
+
+/** One finished tunnel or forwarded request, or one refusal. */
+export interface TrafficEvent {
+  client: string;
+  /** host:port, or '-' when the request never named a valid destination. */
+  destination: string;
+  route: MeterRoute;
+  kind: 'tunnel' | 'request' | 'refusal';
+  /** Payload bytes from the client to the destination (tunnel bytes, or request body bytes). */
+  sent: number;
+  /** Payload bytes from the destination to the client. */
+  received: number;
+  denied: boolean;
+  wouldDeny: boolean;
+  code: ErrorCode | undefined;
+}
+
+export interface MeterEntry {
+  client: string;
+  destination: string;
+  route: MeterRoute;
+  bytesSent: number;
+  bytesReceived: number;
+  tunnels: number;
+  requests: number;
+  denied: number;
+  wouldDeny: number;
+  errors: Record<string, number>;
+  firstSeen: string;
+  lastSeen: string;
+}
+
+export interface MeterSnapshot {
+  since: string;
+  entries: MeterEntry[];
+}
+
+export function publishTraffic(event: TrafficEvent): void {
+  if (trafficChannel.hasSubscribers) trafficChannel.publish(event);
+}
+
+export class Meter {
+  private readonly entries = new Map<string, MeterEntry>();
+  private since: string;
+  private dirty = false;
+  private readonly onEvent = (message: unknown) => this.record(message as TrafficEvent);
+
+  constructor(private readonly now: () => Date = () => new Date()) {
+    this.since = now().toISOString();
+  }
+
+  /** Starts counting what the proxy publishes. */
+  subscribe(): void {
+    diagnosticsChannel.subscribe(TRAFFIC_CHANNEL, this.onEvent);
+  }
+
+  unsubscribe(): void {
+    diagnosticsChannel.unsubscribe(TRAFFIC_CHANNEL, this.onEvent);
+  }
+
+  record(e: TrafficEvent): void {
+    const key = `${e.client}\u0000${e.destination}\u0000${e.route}`;
+    const at = this.now().toISOString();
+    let entry = this.entries.get(key);
+    if (!entry) {
+      entry = {
+        client: e.client,
+        destination: e.destination,
+        route: e.route,
+        bytesSent: 0,
+        bytesReceived: 0,
+        tunnels: 0,
+        requests: 0,
+        denied: 0,
+        wouldDeny: 0,
+        errors: {},
+        firstSeen: at,
+        lastSeen: at,
+      };
+      this.entries.set(key, entry);
+    }
+    entry.bytesSent += e.sent;
+    entry.bytesReceived += e.received;
+    if (e.kind === 'tunnel') entry.tunnels++;
+    else if (e.kind === 'request') entry.requests++;
+    if (e.denied) entry.denied++;
+    if (e.wouldDeny) entry.wouldDeny++;
+    if (e.code) entry.errors[e.code] = (entry.errors[e.code] ?? 0) + 1;
+    entry.lastSeen = at;
+    this.dirty = true;
+  }
+
+  snapshot(): MeterSnapshot {
+    const entries = [...this.entries.values()].map((e) => ({ ...e, errors: { ...e.errors } }));
+    entries.sort((a, b) => b.bytesSent + b.bytesReceived - (a.bytesSent + a.bytesReceived));
+    return { since: this.since, entries };
+  }
+
+  /** Adds persisted totals (from a previous run) to what this run counts. */
+  restore(snapshot: MeterSnapshot): void {
+    this.since = snapshot.since;
+    for (const e of snapshot.entries) {
+      this.entries.set(`${e.client}\u0000${e.destination}\u0000${e.route}`, {
+        ...e,
+        errors: { ...e.errors },
+      });
+    }
+  }
+
+  async load(path: string): Promise<void> {
+    const snapshot = await readMeterFile(path);
+    if (snapshot) this.restore(snapshot);
+  }
+
+  /** Writes the totals if anything changed since the last save. */
+  async save(path: string): Promise<void> {
+    if (!this.dirty) return;
+    this.dirty = false;
+    try {
+      await writeFileAtomic(path, JSON.stringify(this.snapshot()), 0o640);
+    } catch (err) {
+      this.dirty = true;
+      throw err;
+    }
+  }
+}
+
+export async function readMeterFile(path: string): Promise<MeterSnapshot | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  const parsed = JSON.parse(text) as MeterSnapshot;
+  return Array.isArray(parsed.entries) ? parsed : undefined;
+}
+
+/** Destinations that were refused or would have been, with counts and the clients that tried. */
+export function deniedDestinations(snapshot: MeterSnapshot) {
+  const byDest = new Map<
+    string,
+    { destination: string; denied: number; wouldDeny: number; clients: string[]; lastSeen: string }
+  >();
+  for (const e of snapshot.entries) {
+    if (e.denied === 0 && e.wouldDeny === 0) continue;
+    const d = byDest.get(e.destination) ?? {
+      destination: e.destination,
+      denied: 0,
+      wouldDeny: 0,
+      clients: [],
+      lastSeen: e.lastSeen,
+    };
+    d.denied += e.denied;
+    d.wouldDeny += e.wouldDeny;
+    if (!d.clients.includes(e.client)) d.clients.push(e.client);
+    if (e.lastSeen > d.lastSeen) d.lastSeen = e.lastSeen;
+    byDest.set(e.destination, d);
+  }
+  return [...byDest.values()].sort((a, b) => b.denied + b.wouldDeny - (a.denied + a.wouldDeny));
+}
+
+const label = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+
+/** Prometheus text exposition (format 0.0.4) of the totals, plus live gauges. */
+export function toPrometheus(snapshot: MeterSnapshot, gauges: Record<string, number>): string {
+  const lines: string[] = [];
+  const counter = (name: string, help: string, pick: (e: MeterEntry) => number) => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`);
+    for (const e of snapshot.entries) {
+      lines.push(
+        `${name}{client="${label(e.client)}",destination="${label(e.destination)}",route="${e.route}"} ${pick(e)}`,
+      );
+    }
+  };
+  counter('arcproxy_sent_bytes_total', 'Payload bytes from clients to destinations.', (e) => e.bytesSent);
+  counter(
+    'arcproxy_received_bytes_total',
+    'Payload bytes from destinations to clients.',
+    (e) => e.bytesReceived,
+  );
+  counter('arcproxy_tunnels_total', 'CONNECT tunnels that were opened.', (e) => e.tunnels);
+  counter('arcproxy_requests_total', 'Absolute-form HTTP requests that were forwarded.', (e) => e.requests);
+  counter('arcproxy_denied_total', 'Connections refused by the allow-list (enforce).', (e) => e.denied);
+  counter(
+    'arcproxy_would_deny_total',
+    'Connections outside the allow-list let through (audit).',
+    (e) => e.wouldDeny,
+  );
+  lines.push(
+    '# HELP arcproxy_errors_total Failures by stable error code.',
+    '# TYPE arcproxy_errors_total counter',
+  );
+  for (const e of snapshot.entries) {
+    for (const [code, n] of Object.entries(e.errors)) {
+      lines.push(
+        `arcproxy_errors_total{client="${label(e.client)}",destination="${label(e.destination)}",route="${e.route}",code="${code}"} ${n}`,
+      );
+    }
+  }
+  for (const [name, value] of Object.entries(gauges)) lines.push(`# TYPE ${name} gauge`, `${name} ${value}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,262 @@
+// The Arc Proxy's listener: loopback clients only, a connection limit, header size and header-time
+// limits, then CONNECT to tunnel.ts, absolute-form requests to forward.ts, and its own small API
+// (GET /metrics, /stats, /denied, /health) for origin-form requests.
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import { AgentError, type CloudProfile, type LocalConfig, type Logger } from '../core/index.ts';
+import { createDispatchers } from './forward.ts';
+import { handleForward } from './forward.ts';
+import { Meter, deniedDestinations, publishTraffic, toPrometheus } from './meter.ts';
+import { replyOnResponse, replyOnSocket } from './reply.ts';
+import { type RoutePolicy, buildPolicy } from './route.ts';
+import { isLoopbackHost } from './target.ts';
+import { handleConnect } from './tunnel.ts';
+import type { DialOptions } from './dial.ts';
+
+export interface ProxyLimits {
+  maxConnections: number;
+  maxHeaderBytes: number;
+  headersTimeoutMs: number;
+  idleTimeoutMs: number;
+  connectTimeoutMs: number;
+  responseTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: ProxyLimits = {
+  maxConnections: 2048,
+  maxHeaderBytes: 32 * 1024,
+  headersTimeoutMs: 20_000,
+  idleTimeoutMs: 15 * 60_000,
+  connectTimeoutMs: 15_000,
+  responseTimeoutMs: 120_000,
+  keepAliveTimeoutMs: 5_000,
+};
+
+export interface ArcProxyOptions {
+  log: Logger;
+  config: LocalConfig;
+  cloud: CloudProfile;
+  /** HTTPS_PROXY / HTTP_PROXY of the process environment, read by the bootstrap. */
+  envProxy?: string | undefined;
+  limits?: Partial<ProxyLimits>;
+  /** Extra CAs for TLS to an https:// enterprise proxy (beside NODE_EXTRA_CA_CERTS). */
+  upstreamCa?: string | Buffer;
+  meter?: Meter;
+}
+
+export interface ArcProxy {
+  listen(port: number, host?: string): Promise<AddressInfo>;
+  /** The same API, without the proxy, on a Unix socket for the CLI. */
+  listenAdmin(path: string): Promise<void>;
+  /** Applies a new configuration to new connections; open tunnels keep their route. */
+  setConfig(config: LocalConfig): void;
+  /** Stops accepting, lets open tunnels finish up to `drainMs`, then cuts what is left. */
+  close(drainMs?: number): Promise<void>;
+  readonly meter: Meter;
+  readonly openConnections: number;
+  readonly openTunnels: number;
+}
+
+export function createArcProxy(options: ArcProxyOptions): ArcProxy {
+  const { log, cloud } = options;
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const meter = options.meter ?? new Meter();
+  meter.subscribe();
+
+  let policy: RoutePolicy;
+  const dispatchers = createDispatchers({
+    connectTimeoutMs: limits.connectTimeoutMs,
+    responseTimeoutMs: limits.responseTimeoutMs,
+    resolve: () => cloud.resolve,
+    upstreamCa: options.upstreamCa,
+  });
+  const setConfig = (config: LocalConfig) => {
+    const built = buildPolicy({ config, cloud, envProxy: options.envProxy });
+    for (const problem of built.problems) log.warn(problem);
+    policy = built.policy;
+    dispatchers.retain(policy.upstream);
+    log.info(
+      { mode: policy.mode, upstream: policy.upstream?.display ?? 'none', bypass: config['proxy.bypass'] },
+      'arcproxy configuration applied',
+    );
+  };
+  setConfig(options.config);
+
+  const dialOptions: DialOptions = {
+    connectTimeoutMs: limits.connectTimeoutMs,
+    resolve: cloud.resolve,
+    upstreamCa: options.upstreamCa,
+  };
+  const tunnels = new Set<net.Socket>();
+  const sockets = new Set<net.Socket>();
+  const tunnelDeps = {
+    policy: () => policy,
+    dialOptions: () => dialOptions,
+    idleTimeoutMs: limits.idleTimeoutMs,
+    log,
+    tunnels,
+  };
+  const forwardDeps = { policy: () => policy, dispatcherFor: dispatchers.dispatcherFor, log };
+
+  const gauges = () => ({ arcproxy_open_connections: sockets.size, arcproxy_open_tunnels: tunnels.size });
+  const api = (req: http.IncomingMessage, res: http.ServerResponse) => serveApi(req, res, meter, gauges);
+
+  const httpServer = http.createServer({
+    maxHeaderSize: limits.maxHeaderBytes,
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: 0,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionsCheckingInterval: Math.max(100, Math.min(1_000, limits.headersTimeoutMs / 4)),
+    noDelay: true,
+  });
+  httpServer.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (req.url?.startsWith('/')) api(req, res);
+    else handleForward(req, res, forwardDeps);
+  });
+  httpServer.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) =>
+    handleConnect(req, socket, head, tunnelDeps),
+  );
+  httpServer.on('upgrade', (_req: http.IncomingMessage, socket: net.Socket) => {
+    refuseRaw(
+      socket,
+      new AgentError('ARCPROXY_BAD_REQUEST', 'protocol upgrades are not forwarded; use CONNECT'),
+    );
+  });
+  httpServer.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const agentErr =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? new AgentError('ARCPROXY_HEADERS_TOO_LARGE', `more than ${limits.maxHeaderBytes} bytes`)
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? new AgentError('ARCPROXY_HEADERS_TIMEOUT', `not complete within ${limits.headersTimeoutMs} ms`)
+          : new AgentError('ARCPROXY_BAD_REQUEST', err.code ?? 'unparseable');
+    refuseRaw(socket, agentErr);
+  });
+  const refuseRaw = (socket: net.Socket, err: AgentError) => {
+    log.warn({ remotePort: socket.remotePort, code: err.code }, err.message);
+    publishTraffic({
+      client: 'anonymous',
+      destination: '-',
+      route: 'none',
+      kind: 'refusal',
+      sent: 0,
+      received: 0,
+      denied: false,
+      wouldDeny: false,
+      code: err.code,
+    });
+    replyOnSocket(socket, err);
+  };
+
+  // Our own accept loop: loopback check and connection limit before the HTTP parser sees a byte.
+  const tcpServer = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    socket.on('error', () => socket.destroy());
+    if (!isLoopbackHost(socket.remoteAddress ?? '')) {
+      refuseRaw(socket, new AgentError('ARCPROXY_NOT_LOOPBACK', String(socket.remoteAddress)));
+      return;
+    }
+    if (sockets.size >= limits.maxConnections) {
+      refuseRaw(socket, new AgentError('ARCPROXY_TOO_MANY_CONNECTIONS', `limit ${limits.maxConnections}`));
+      return;
+    }
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    httpServer.emit('connection', socket);
+  });
+
+  let adminServer: http.Server | undefined;
+
+  return {
+    meter,
+    get openConnections() {
+      return sockets.size;
+    },
+    get openTunnels() {
+      return tunnels.size;
+    },
+    setConfig,
+    listen(port, host = '127.0.0.1') {
+      if (!isLoopbackHost(host)) {
+        return Promise.reject(
+          new AgentError('ARGUMENT_INVALID', `the Arc Proxy listens on loopback only, not ${host}`),
+        );
+      }
+      return new Promise((resolve, reject) => {
+        tcpServer.once('error', reject);
+        tcpServer.listen(port, host, () => {
+          tcpServer.off('error', reject);
+          resolve(tcpServer.address() as AddressInfo);
+        });
+      });
+    },
+    listenAdmin(path) {
+      adminServer = http.createServer(api);
+      const server = adminServer;
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(path, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    },
+    async close(drainMs = 5_000) {
+      const closed = new Promise<void>((resolve) => tcpServer.close(() => resolve()));
+      adminServer?.close();
+      httpServer.closeIdleConnections();
+      const deadline = Date.now() + drainMs;
+      while (tunnels.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      for (const socket of sockets) socket.destroy();
+      adminServer?.closeAllConnections();
+      await closed;
+      await dispatchers.close();
+      meter.unsubscribe();
+    },
+  };
+}
+
+function serveApi(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  meter: Meter,
+  gauges: () => Record<string, number>,
+): void {
+  const path = (req.url ?? '/').split('?')[0];
+  if (req.method !== 'GET') {
+    replyOnResponse(
+      res,
+      new AgentError('ARCPROXY_BAD_REQUEST', `${req.method} ${path}: the Arc Proxy API is read-only`),
+    );
+    return;
+  }
+  const send = (type: string, text: string) => {
+    res.writeHead(200, {
+      'content-type': type,
+      'content-length': Buffer.byteLength(text),
+      'cache-control': 'no-store',
+    });
+    res.end(text);
+  };
+  switch (path) {
+    case '/metrics':
+      return send('text/plain; version=0.0.4; charset=utf-8', toPrometheus(meter.snapshot(), gauges()));
+    case '/stats':
+      return send('application/json', JSON.stringify({ ...meter.snapshot(), ...gauges() }));
+    case '/denied':
+      return send('application/json', JSON.stringify(deniedDestinations(meter.snapshot())));
+    case '/health':
+      return send('application/json', JSON.stringify({ status: 'ok', ...gauges() }));
+    default:
+      replyOnResponse(
+        res,
+        new AgentError(
+          'ARCPROXY_BAD_REQUEST',
+          `${path} is not a proxy request; the Arc Proxy serves /metrics, /stats, /denied and /health`,
+        ),
+      );
+  }
+}

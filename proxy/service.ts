@@ -1,0 +1,115 @@
+// The Arc Proxy as a service of the agent: configuration from <home>/localconfig.json (watched, so a
+// change applies without a restart), meter totals persisted under <home>/meter/, and the API on
+// <home>/socks/arcproxy.sock for the CLI.
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import {
+  type HomeLayout,
+  type Logger,
+  ensureHome,
+  loadCloudProfile,
+  readLocalConfig,
+  redactUrl,
+  watchLocalConfig,
+} from '../core/index.ts';
+import { Meter } from './meter.ts';
+import { type ArcProxy, type ProxyLimits, createArcProxy } from './server.ts';
+import { isLoopbackHost, parseAuthority } from './target.ts';
+
+export const DEFAULT_PROXY_PORT = 40343;
+const SAVE_EVERY_MS = 10_000;
+
+export const meterFile = (home: HomeLayout) => join(home.meter, 'arcproxy.json');
+export const adminSocket = (home: HomeLayout) => join(home.socks, 'arcproxy.sock');
+
+export interface ArcProxyServiceOptions {
+  home: HomeLayout;
+  log: Logger;
+  port: number;
+  /** A built-in cloud name or a cloud profile file. */
+  cloud: string;
+  env: NodeJS.ProcessEnv;
+  limits?: Partial<ProxyLimits>;
+  upstreamCa?: string | Buffer;
+}
+
+export interface ArcProxyService {
+  proxy: ArcProxy;
+  address: AddressInfo;
+  stop(drainMs?: number): Promise<void>;
+}
+
+export async function startArcProxyService(opts: ArcProxyServiceOptions): Promise<ArcProxyService> {
+  const { home, log } = opts;
+  await ensureHome(home);
+  const [config, cloud] = await Promise.all([
+    readLocalConfig(home.localConfig),
+    loadCloudProfile(opts.cloud),
+  ]);
+  const meter = new Meter();
+  await meter
+    .load(meterFile(home))
+    .catch((err: Error) =>
+      log.warn({ err: err.message }, 'meter totals could not be read; starting from zero'),
+    );
+  const proxy = createArcProxy({
+    log,
+    config,
+    cloud,
+    envProxy: environmentProxy(opts.env, opts.port, log),
+    meter,
+    ...(opts.limits ? { limits: opts.limits } : {}),
+    ...(opts.upstreamCa ? { upstreamCa: opts.upstreamCa } : {}),
+  });
+  const address = await proxy.listen(opts.port);
+  await rm(adminSocket(home), { force: true });
+  await proxy.listenAdmin(adminSocket(home));
+  const watcher = watchLocalConfig(
+    home.localConfig,
+    (config) => proxy.setConfig(config),
+    (err) =>
+      log.error(
+        { err: (err as Error).message },
+        'configuration change not applied; the previous configuration stays in force',
+      ),
+  );
+  const save = () =>
+    meter
+      .save(meterFile(home))
+      .catch((err: Error) => log.warn({ err: err.message }, 'meter totals not saved'));
+  const timer = setInterval(() => void save(), SAVE_EVERY_MS);
+  timer.unref();
+  return {
+    proxy,
+    address,
+    async stop(drainMs) {
+      watcher.close();
+      clearInterval(timer);
+      await proxy.close(drainMs);
+      await save();
+      await rm(adminSocket(home), { force: true });
+    },
+  };
+}
+
+/**
+ * HTTPS_PROXY / HTTP_PROXY of our own environment (lower case wins, as curl and undici do), unless it
+ * points back at the Arc Proxy itself: services started by the agent carry that, and following it would loop.
+ */
+export function environmentProxy(env: NodeJS.ProcessEnv, ownPort: number, log: Logger): string | undefined {
+  const value = env['https_proxy'] || env['HTTPS_PROXY'] || env['http_proxy'] || env['HTTP_PROXY'];
+  if (!value) return undefined;
+  try {
+    const url = new URL(value.includes('://') ? value : `http://${value}`);
+    const target = parseAuthority(url.host, 80);
+    if (target && isLoopbackHost(target.host) && target.port === ownPort) {
+      log.info('HTTPS_PROXY points at the Arc Proxy itself; ignored');
+      return undefined;
+    }
+  } catch {
+    // buildPolicy reports a malformed proxy
+  }
+  log.info({ proxy: redactUrl(value) }, 'enterprise proxy from the environment (proxy.url is empty)');
+  return value;
+}

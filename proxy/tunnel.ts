@@ -1,0 +1,160 @@
+// CONNECT tunnels (RFC 9110 section 9.3.6): decide the route, dial it, answer 200, then relay bytes
+// both ways with pipe(), half-closes included. The relay does no per-chunk work: payload counts come
+// from the client socket's byte counters at close.
+//
+//   direct:    client --CONNECT--> Arc Proxy ----TCP----> destination
+//   upstream:  client --CONNECT--> Arc Proxy --[TLS]--> enterprise proxy --CONNECT--> destination
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { AgentError, type Logger } from '../core/index.ts';
+import { clientIdOf } from './client-id.ts';
+import { type DialOptions, dial } from './dial.ts';
+import { type MeterRoute, publishTraffic } from './meter.ts';
+import { replyOnSocket } from './reply.ts';
+import { type RoutePolicy, decideRoute } from './route.ts';
+import { formatTarget, parseAuthority } from './target.ts';
+
+export interface TunnelDeps {
+  policy: () => RoutePolicy;
+  dialOptions: () => DialOptions;
+  idleTimeoutMs: number;
+  log: Logger;
+  /** Open tunnels' client sockets, so that shutdown can drain them. */
+  tunnels: Set<Socket>;
+}
+
+const ESTABLISHED = 'HTTP/1.1 200 Connection Established\r\n\r\n';
+
+export function handleConnect(req: IncomingMessage, socket: Socket, head: Buffer, deps: TunnelDeps): void {
+  const client = clientIdOf(req.headers['proxy-authorization']);
+  const target = parseAuthority(req.url ?? '');
+  const refuse = (err: AgentError, destination: string, route: MeterRoute, wouldDeny = false) => {
+    deps.log.warn({ client, destination, route, code: err.code }, err.message);
+    publishTraffic({
+      client,
+      destination,
+      route,
+      kind: 'refusal',
+      sent: 0,
+      received: 0,
+      denied: err.code === 'ARCPROXY_DENIED',
+      wouldDeny,
+      code: err.code,
+    });
+    replyOnSocket(socket, err);
+  };
+  if (!target) {
+    refuse(new AgentError('ARCPROXY_BAD_TARGET', JSON.stringify((req.url ?? '').slice(0, 100))), '-', 'none');
+    return;
+  }
+  const destination = formatTarget(target);
+  const decision = decideRoute(target, client, deps.policy());
+  if (decision.kind === 'deny') {
+    refuse(
+      new AgentError('ARCPROXY_DENIED', decision.reason, { action: decision.allowCommand }),
+      destination,
+      'deny',
+    );
+    return;
+  }
+  if (decision.wouldDeny)
+    deps.log.warn(
+      { client, destination, mode: 'audit' },
+      'would deny: destination is not in the endpoint allow-list',
+    );
+  // Everything the client sends after the CONNECT head is payload: `head` already, the rest to come.
+  const readBase = socket.bytesRead - head.length;
+  socket.on('error', () => {}); // a reset client is handled at close
+  deps.tunnels.add(socket);
+  dial(decision, target, deps.dialOptions()).then(
+    ({ socket: upstream, head: upstreamHead }) => {
+      if (socket.destroyed) {
+        upstream.destroy();
+        deps.tunnels.delete(socket);
+        return;
+      }
+      socket.write(ESTABLISHED);
+      relay({
+        socket,
+        upstream,
+        head,
+        upstreamHead,
+        readBase,
+        writeBase: socket.bytesWritten,
+        client,
+        destination,
+        route: decision.kind,
+        wouldDeny: decision.wouldDeny,
+        deps,
+      });
+    },
+    (err: unknown) => {
+      deps.tunnels.delete(socket);
+      const agentErr = err instanceof AgentError ? err : new AgentError('INTERNAL', String(err));
+      refuse(agentErr, destination, decision.kind, decision.wouldDeny);
+    },
+  );
+}
+
+interface RelayArgs {
+  socket: Socket;
+  upstream: Socket;
+  head: Buffer;
+  upstreamHead: Buffer;
+  readBase: number;
+  writeBase: number;
+  client: string;
+  destination: string;
+  route: MeterRoute;
+  wouldDeny: boolean;
+  deps: TunnelDeps;
+}
+
+function relay(a: RelayArgs): void {
+  const { socket, upstream, deps } = a;
+  let code: AgentError['code'] | undefined;
+  let open = 2;
+  const onClose = () => {
+    if (--open > 0) return;
+    deps.tunnels.delete(socket);
+    const sent = socket.bytesRead - a.readBase;
+    const received = socket.bytesWritten - a.writeBase;
+    deps.log.debug(
+      { client: a.client, destination: a.destination, route: a.route, sent, received, code },
+      'tunnel closed',
+    );
+    publishTraffic({
+      client: a.client,
+      destination: a.destination,
+      route: a.route,
+      kind: 'tunnel',
+      sent,
+      received,
+      denied: false,
+      wouldDeny: a.wouldDeny,
+      code,
+    });
+  };
+  const teardown = () => {
+    socket.destroy();
+    upstream.destroy();
+  };
+  socket.once('close', onClose);
+  upstream.once('close', onClose);
+  socket.on('error', teardown);
+  upstream.on('error', (err: NodeJS.ErrnoException) => {
+    code ??= 'ARCPROXY_UPSTREAM_RESET';
+    deps.log.debug({ destination: a.destination, err: err.code }, 'destination connection failed');
+    teardown();
+  });
+  socket.setTimeout(deps.idleTimeoutMs, () => {
+    code = 'ARCPROXY_TUNNEL_IDLE';
+    deps.log.info({ client: a.client, destination: a.destination, code }, 'tunnel closed after being idle');
+    teardown();
+  });
+  if (a.upstreamHead.length) socket.write(a.upstreamHead);
+  if (a.head.length) upstream.write(a.head);
+  upstream.pipe(socket);
+  socket.pipe(upstream);
+  upstream.resume();
+}
