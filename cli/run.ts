@@ -83,12 +83,6 @@ async function run(opts: RunOptions): Promise<void> {
     : pino.destination({ dest: logFile, sync: false, mkdir: true });
   const log = createLogger({ name: 'arcproxy', level: opts.logLevel as 'info', destination });
   const service = await startArcProxyService({ home, log, port, cloud: opts.cloud, env: process.env });
-  const { address, port: boundPort } = service.address;
-  log.info({ address, port: boundPort, home: home.root }, 'arcproxy ready');
-  process.stdout.write(
-    `azcmagent: arcproxy ready on http://${address}:${boundPort} (home ${home.root}, log ${opts.logStderr ? 'stderr' : logFile})\n`,
-  );
-
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
@@ -97,12 +91,16 @@ async function run(opts: RunOptions): Promise<void> {
     service.stop(DRAIN_MS).then(
       () => {
         log.info('arcproxy stopped');
-        log.flush?.();
-        process.exit(0);
+        log.flush(() => process.exit(0));
       },
       (err: unknown) => fail(err, opts.json),
     );
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  const { address, port: boundPort } = service.address;
+  log.info({ address, port: boundPort, home: home.root }, 'arcproxy ready');
+  process.stdout.write(
+    `azcmagent: arcproxy ready on http://${address}:${boundPort} (home ${home.root}, log ${opts.logStderr ? 'stderr' : logFile})\n`,
+  );
 }

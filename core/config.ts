@@ -51,7 +51,13 @@ export const LocalConfigSchema = Type.Object(
         'the enterprise proxy: http:// or https:// host with optional port, e.g. http://proxy.contoso.com:8080',
     }),
     'proxy.bypass': list(
-      Type.Union(BYPASS_CATEGORIES.map((c) => Type.Literal(c))),
+      Type.Union([
+        Type.Literal('AAD'),
+        Type.Literal('ARM'),
+        Type.Literal('Arc'),
+        Type.Literal('AMA'),
+        Type.Literal('ArcData'),
+      ]),
       `services that skip proxy.url and go direct: ${BYPASS_CATEGORIES.join(', ')}`,
     ),
     'extensions.allowlist': list(

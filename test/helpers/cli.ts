@@ -1,0 +1,70 @@
+// Runs the built CLI (dist/azcmagent.js) as users do: one-shot commands, and `run` as a daemon.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import { execFileP } from './world.ts';
+
+export const BIN = resolve(import.meta.dirname, '../../dist/azcmagent.js');
+
+export async function azcmagent(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execFileP(process.execPath, [BIN, ...args], {
+      env: { ...process.env, ...env },
+      timeout: 20_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+export interface Daemon {
+  proc: ChildProcess;
+  port: number;
+  stdout: () => string;
+  stderr: () => string;
+  /** Sends SIGTERM and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts `azcmagent run` and resolves once its readiness line names the port. */
+export function startDaemon(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Daemon> {
+  const proc = spawn(process.execPath, [BIN, 'run', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
+  return new Promise((resolveStart, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`no readiness line; stdout: ${out} stderr: ${err}`));
+    }, 15_000);
+    proc.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /arcproxy ready on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolveStart({
+          proc,
+          port: Number(m[1]),
+          stdout: () => out,
+          stderr: () => err,
+          stop: (signal = 'SIGTERM') => {
+            proc.kill(signal);
+            return exited;
+          },
+        });
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited ${code} before ready; stdout: ${out} stderr: ${err}`));
+    });
+  });
+}

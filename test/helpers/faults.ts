@@ -1,0 +1,249 @@
+// Faulty peers and raw clients for the Arc Proxy's fault tests: a port that refuses, an origin or an
+// enterprise proxy that accepts and never answers, one that answers 407, and a client socket that
+// can read up to a marker, wait for EOF and see the connection close. Everything listens on 127.0.0.1.
+import net from 'node:net';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { expect } from 'vitest';
+import type { ArcProxy } from '../../proxy/index.ts';
+import { closeServer, listen, parseRawError } from './world.ts';
+
+/** A port that was just listening and is closed now, so connecting to it is refused. */
+export async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  const port = await listen(server);
+  await closeServer(server);
+  return port;
+}
+
+export interface SilentServer {
+  port: number;
+  /** Everything each accepted connection sent, in order of arrival. */
+  received: () => string[];
+  close: () => Promise<void>;
+}
+
+/** Accepts TCP connections, reads what comes, and never answers: an origin or proxy that hangs. */
+export async function startSilentServer(): Promise<SilentServer> {
+  const sockets = new Set<net.Socket>();
+  const received: string[] = [];
+  const server = net.createServer((s) => {
+    const i = received.push('') - 1;
+    sockets.add(s);
+    s.on('data', (d: Buffer) => (received[i] += d.toString('latin1')));
+    s.on('error', () => {});
+    s.on('close', () => sockets.delete(s));
+  });
+  const port = await listen(server);
+  return {
+    port,
+    received: () => [...received],
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return closeServer(server);
+    },
+  };
+}
+
+/** An enterprise proxy that answers every request head (CONNECT or absolute-form) with 407. */
+export async function startAuthDemandingProxy(): Promise<SilentServer> {
+  const sockets = new Set<net.Socket>();
+  const received: string[] = [];
+  const server = net.createServer((s) => {
+    const i = received.push('') - 1;
+    sockets.add(s);
+    s.on('error', () => {});
+    s.on('close', () => sockets.delete(s));
+    s.on('data', (d: Buffer) => {
+      received[i] += d.toString('latin1');
+      if (!received[i]!.includes('\r\n\r\n')) return;
+      const body = 'proxy authentication required\n';
+      s.end(
+        'HTTP/1.1 407 Proxy Authentication Required\r\n' +
+          'Proxy-Authenticate: Basic realm="corp"\r\n' +
+          `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    });
+  });
+  const port = await listen(server);
+  return {
+    port,
+    received: () => [...received],
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return closeServer(server);
+    },
+  };
+}
+
+/** A raw client connection that keeps what it reads, for protocol-level assertions. */
+export class RawClient {
+  readonly socket: net.Socket;
+  private data = Buffer.alloc(0);
+  private ended = false;
+  private closed = false;
+  private readonly waiters = new Set<() => void>();
+
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
+    socket.on('data', (d: Buffer) => {
+      this.data = Buffer.concat([this.data, d]);
+      this.wake();
+    });
+    socket.on('end', () => {
+      this.ended = true;
+      this.wake();
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
+    socket.on('error', () => {});
+  }
+
+  /** Connects with allowHalfOpen, so that the peer's EOF does not end our side. */
+  static connect(port: number): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      const s = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+      s.once('connect', () => {
+        s.off('error', reject);
+        resolve(new RawClient(s));
+      });
+      s.once('error', reject);
+    });
+  }
+
+  /** Opens a CONNECT tunnel and resolves once the proxy's answer head has arrived. */
+  static async tunnel(proxyPort: number, target: string): Promise<{ client: RawClient; head: string }> {
+    const client = await RawClient.connect(proxyPort);
+    client.write(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n`);
+    const head = await client.readUntil('\r\n\r\n');
+    return { client, head };
+  }
+
+  write(data: string | Buffer): void {
+    this.socket.write(data);
+  }
+
+  text(): string {
+    return this.data.toString('latin1');
+  }
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Resolves with everything read up to and including `marker`, and drops it from the buffer. */
+  async readUntil(marker: string, ms = 5_000): Promise<string> {
+    await this.until(() => this.data.includes(marker), ms, `"${JSON.stringify(marker)}"`);
+    const end = this.data.indexOf(marker) + Buffer.byteLength(marker);
+    const out = this.data.subarray(0, end).toString('latin1');
+    this.data = this.data.subarray(end);
+    return out;
+  }
+
+  /** Resolves with everything read once `n` bytes are buffered. */
+  async readBytes(n: number, ms = 5_000): Promise<Buffer> {
+    await this.until(() => this.data.length >= n, ms, `${n} bytes`);
+    const out = this.data.subarray(0, n);
+    this.data = this.data.subarray(n);
+    return out;
+  }
+
+  /** Resolves once the peer has sent EOF (a FIN), with whatever arrived before it. */
+  async waitEnd(ms = 5_000): Promise<string> {
+    await this.until(() => this.ended || this.closed, ms, 'EOF');
+    return this.text();
+  }
+
+  async waitClose(ms = 5_000): Promise<void> {
+    await this.until(() => this.closed, ms, 'close');
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private until(check: () => boolean, ms: number, what: string): Promise<void> {
+    if (check()) return Promise.resolve();
+    if (this.closed)
+      return Promise.reject(
+        new Error(`connection closed before ${what}; got ${JSON.stringify(this.text())}`),
+      );
+    return new Promise((resolve, reject) => {
+      const waiter = () => {
+        if (check()) done(undefined);
+        else if (this.closed)
+          done(new Error(`connection closed before ${what}; got ${JSON.stringify(this.text())}`));
+      };
+      const timer = setTimeout(
+        () => done(new Error(`no ${what} within ${ms} ms; got ${JSON.stringify(this.text())}`)),
+        ms,
+      );
+      const done = (err: Error | undefined) => {
+        clearTimeout(timer);
+        this.waiters.delete(waiter);
+        if (err) reject(err);
+        else resolve();
+      };
+      this.waiters.add(waiter);
+    });
+  }
+
+  private wake(): void {
+    for (const w of [...this.waiters]) w();
+  }
+}
+
+/** How often the meter counted `code`, over all its entries. */
+export function meterErrors(proxy: ArcProxy, code: string): number {
+  return proxy.meter.snapshot().entries.reduce((n, e) => n + (e.errors[code] ?? 0), 0);
+}
+
+/** The log lines (pino JSON) at `minLevel` or above (30 is info) whose `code` field is `code`. */
+export function logLinesWith(lines: string, code: string, minLevel = 30): Record<string, unknown>[] {
+  return lines
+    .split('\n')
+    .filter((l) => l.includes(code))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((l) => l.code === code && Number(l.level) >= minLevel);
+}
+
+/** Node's `gc()`, made available without a command-line flag (vitest's forks share one execArgv). */
+export function forceGc(): () => void {
+  const exposed = (globalThis as { gc?: () => void }).gc;
+  if (exposed) return exposed;
+  v8.setFlagsFromString('--expose-gc');
+  return vm.runInNewContext('gc') as () => void;
+}
+
+/** Counts of `process.getActiveResourcesInfo()` by kind, e.g. { TCPSocketWrap: 3, Timeout: 1 }. */
+export function activeResources(): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const kind of process.getActiveResourcesInfo()) counts[kind] = (counts[kind] ?? 0) + 1;
+  return counts;
+}
+
+/**
+ * Asserts a raw HTTP answer is the refusal a client should see: the status, the stable code in the
+ * X-Arc-Proxy-Error header and the same code in the JSON body, with a message and an action.
+ */
+export function expectRefusal(
+  raw: string,
+  status: number,
+  code: string,
+): { message: string; action: string } {
+  const answer = parseRawError(raw);
+  expect(answer.status, raw).toBe(status);
+  expect(answer.code, raw).toBe(code);
+  expect(answer.body.error?.code, raw).toBe(code);
+  expect(answer.body.error?.message, raw).toEqual(expect.any(String));
+  expect(answer.body.error?.message.length).toBeGreaterThan(0);
+  expect(answer.body.error?.action.length).toBeGreaterThan(0);
+  expect(raw).toMatch(/\r\nconnection: close\r\n/i);
+  return { message: answer.body.error!.message, action: answer.body.error!.action };
+}
