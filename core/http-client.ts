@@ -1,6 +1,7 @@
 // The outbound HTTP client every service uses: one undici dispatcher pointed at the Arc Proxy, with
 // the service's client id as the proxy user name, so that the proxy meters and polices each call.
-import { ProxyAgent, type Dispatcher } from 'undici';
+// undici is loaded on first use: the Arc Proxy itself does not need it, and it costs ~20 MB at load.
+import type { Dispatcher } from 'undici';
 
 export interface OutboundOptions {
   /** The Arc Proxy, e.g. http://127.0.0.1:40343. */
@@ -15,7 +16,12 @@ export interface OutboundOptions {
 export const clientAuthorization = (clientId: string): string =>
   `Basic ${Buffer.from(`${clientId}:`).toString('base64')}`;
 
-export function createOutboundDispatcher({ proxyUrl, clientId, ca }: OutboundOptions): Dispatcher {
+export async function createOutboundDispatcher({
+  proxyUrl,
+  clientId,
+  ca,
+}: OutboundOptions): Promise<Dispatcher> {
+  const { ProxyAgent } = await import('undici');
   return new ProxyAgent({
     uri: proxyUrl,
     token: clientAuthorization(clientId),

@@ -46,8 +46,8 @@ export function redactSecrets(text: string): string {
     .replace(SECRET_QUERY, `$1${REDACTED}`);
 }
 
-/** Field names whose values never reach a log line, at the top level or one level down. */
-const SECRET_FIELDS = [
+/** Field names whose values never reach a log line, at any depth (headers included). */
+const SECRET_FIELDS = new Set([
   'authorization',
   'proxy-authorization',
   'password',
@@ -56,15 +56,20 @@ const SECRET_FIELDS = [
   'access_token',
   'refresh_token',
   'client_secret',
-  'privateKey',
+  'privatekey',
   'private_key',
   'key',
-];
-const redactPaths = SECRET_FIELDS.flatMap((f) => [`["${f}"]`, `*["${f}"]`, `*.headers["${f}"]`]);
+]);
 
-function scrub(value: unknown): unknown {
+/** Secret fields become REDACTED, strings lose embedded credentials; plain objects are scrubbed a few levels deep. */
+function scrub(key: string, value: unknown, depth: number): unknown {
+  if (SECRET_FIELDS.has(key.toLowerCase())) return REDACTED;
   if (typeof value === 'string') return redactSecrets(value);
   if (value instanceof URL) return redactUrl(value);
+  if (depth < 3 && value !== null && typeof value === 'object' && !(value instanceof Error)) {
+    if (Array.isArray(value)) return value.map((v) => scrub('', v, depth + 1));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrub(k, v, depth + 1)]));
+  }
   return value;
 }
 
@@ -83,10 +88,11 @@ export function createLogger({ name, level = 'info', destination }: LoggerOption
       level,
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
-      redact: { paths: redactPaths, censor: REDACTED },
+      // Our own scrub instead of pino's `redact` paths: it also catches secrets inside strings and at
+      // any key, and costs nothing until a line is written.
       formatters: {
         log(obj) {
-          for (const [k, v] of Object.entries(obj)) obj[k] = scrub(v);
+          for (const [k, v] of Object.entries(obj)) obj[k] = scrub(k, v, 0);
           return obj;
         },
       },

@@ -1,9 +1,13 @@
 // Absolute-form HTTP forwarding (RFC 9112 section 3.2.2): `GET http://host/path` from the client goes
 // to the destination (or to the enterprise proxy, still in absolute form) over pooled keep-alive
-// connections (undici). Hop-by-hop headers are dropped both ways (RFC 9110 section 7.6.1), Via added.
-import type { IncomingMessage, ServerResponse, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import { Readable } from 'node:stream';
-import { Agent, ProxyAgent, buildConnector, type Dispatcher } from 'undici';
+// connections. Hop-by-hop headers are dropped both ways (RFC 9110 section 7.6.1), Via is added.
+// node:http on both legs: its parser is native, and the proxy's idle memory stays small.
+import http, {
+  type IncomingMessage,
+  type ServerResponse,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+} from 'node:http';
 import { AgentError, type Logger } from '../core/index.ts';
 import { clientIdOf } from './client-id.ts';
 import { dialError } from './dial-error.ts';
@@ -11,11 +15,12 @@ import { resolveTarget } from './dial.ts';
 import { type MeterRoute, publishTraffic } from './meter.ts';
 import { replyOnResponse } from './reply.ts';
 import { type RoutePolicy, type UpstreamProxy, decideRoute } from './route.ts';
-import { formatTarget, parseAuthority } from './target.ts';
+import { type Target, formatTarget, parseAuthority } from './target.ts';
 
 export interface ForwardDeps {
   policy: () => RoutePolicy;
-  dispatcherFor: (proxy: UpstreamProxy | undefined) => Dispatcher;
+  pools: ForwardPools;
+  responseTimeoutMs: number;
   log: Logger;
 }
 
@@ -97,13 +102,14 @@ export function handleForward(req: IncomingMessage, res: ServerResponse, deps: F
     refuse(req, res, deps.log, err, client, destination, 'deny', false);
     return;
   }
-  if (decision.wouldDeny)
+  if (decision.wouldDeny) {
     deps.log.warn(
       { client, destination, mode: 'audit' },
       'would deny: destination is not in the endpoint allow-list',
     );
+  }
   const route: MeterRoute = decision.kind;
-  const dispatcher = deps.dispatcherFor(decision.kind === 'upstream' ? decision.proxy : undefined);
+  const proxy = decision.kind === 'upstream' ? decision.proxy : undefined;
   let sent = 0;
   let received = 0;
   let finished = false;
@@ -125,62 +131,83 @@ export function handleForward(req: IncomingMessage, res: ServerResponse, deps: F
   };
   const hasBody =
     req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
-  async function* countedBody() {
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      sent += chunk.length;
-      yield chunk;
-    }
-  }
-  let abort: ((reason: Error) => void) | undefined;
-  res.once('close', () => {
-    if (!res.writableFinished) abort?.(new Error('client went away'));
-  });
-  dispatcher.dispatch(
-    {
-      origin: url.origin,
-      path: `${url.pathname}${url.search}`,
-      method: req.method ?? 'GET',
-      headers: requestHeaders(req, url.host),
-      body: hasBody ? Readable.from(countedBody(), { objectMode: false }) : null,
-    },
-    {
-      onRequestStart(controller) {
-        abort = (reason) => controller.abort(reason);
-      },
-      onResponseStart(controller, statusCode, headers, statusMessage) {
-        if (statusCode === 407 && decision.kind === 'upstream') {
-          controller.abort(
-            new AgentError(
-              'ARCPROXY_UPSTREAM_PROXY_AUTH',
-              `${decision.proxy.display} answered 407 for ${destination}`,
-            ),
-          );
-          return;
-        }
-        res.writeHead(statusCode, statusMessage || undefined, responseHeaders(headers));
-      },
-      onResponseData(controller, chunk) {
+  const headers = requestHeaders(req, url.host);
+  const send = (retry: boolean) => {
+    const up = deps.pools.request(
+      target,
+      `${url.pathname}${url.search}`,
+      url.href,
+      req.method ?? 'GET',
+      headers,
+      proxy,
+    );
+    up.setTimeout(deps.responseTimeoutMs, () =>
+      up.destroy(Object.assign(new Error('no answer'), { code: 'ETIMEDOUT' })),
+    );
+    up.on('response', (upRes) => {
+      upstreamRes = upRes;
+      if (upRes.statusCode === 407 && proxy) {
+        upRes.resume();
+        fail(
+          new AgentError('ARCPROXY_UPSTREAM_PROXY_AUTH', `${proxy.display} answered 407 for ${destination}`),
+        );
+        return;
+      }
+      res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, responseHeaders(upRes.headers));
+      upRes.on('data', (chunk: Buffer) => {
         received += chunk.length;
-        if (!res.write(chunk)) {
-          controller.pause();
-          res.once('drain', () => controller.resume());
-        }
-      },
-      onResponseEnd() {
+        if (!res.write(chunk)) upRes.pause();
+      });
+      upRes.on('end', () => {
         res.end();
         done();
-      },
-      onResponseError(_controller, error) {
-        const err = error instanceof AgentError ? error : dialError(error, destination);
-        if (res.destroyed) {
-          done();
-          return;
-        }
-        done(err);
-        replyOnResponse(res, err);
-      },
-    },
-  );
+      });
+      upRes.on('error', () => res.destroy());
+    });
+    up.on('error', (err: NodeJS.ErrnoException) => {
+      // A pooled connection the destination closed as we reused it: safe to try once more without a body.
+      if (retry && up.reusedSocket && err.code === 'ECONNRESET' && !hasBody && !res.headersSent) {
+        send(false);
+        return;
+      }
+      fail(
+        proxy && !up.reusedSocket && err.code === 'ECONNREFUSED'
+          ? new AgentError('ARCPROXY_UPSTREAM_PROXY_UNREACHABLE', `${proxy.display} (${err.code})`)
+          : dialError(err, destination),
+      );
+    });
+    if (hasBody) {
+      req.on('data', (chunk: Buffer) => {
+        sent += chunk.length;
+        if (!up.write(chunk)) req.pause();
+      });
+      up.on('drain', () => req.resume());
+      req.on('end', () => up.end());
+    } else {
+      up.end();
+    }
+    current = up;
+  };
+  let current: http.ClientRequest | undefined;
+  let upstreamRes: IncomingMessage | undefined;
+  const fail = (err: AgentError) => {
+    current?.destroy();
+    if (res.destroyed || res.headersSent) {
+      res.destroy();
+      done(err);
+      return;
+    }
+    done(err);
+    replyOnResponse(res, err);
+  };
+  res.on('drain', () => upstreamRes?.resume());
+  res.once('close', () => {
+    if (!res.writableFinished) {
+      current?.destroy();
+      done();
+    }
+  });
+  send(true);
 }
 
 function refuse(
@@ -209,60 +236,91 @@ function refuse(
   replyOnResponse(res, err);
 }
 
-export interface DispatcherOptions {
-  connectTimeoutMs: number;
-  responseTimeoutMs: number;
-  resolve: () => Record<string, string> | undefined;
+/** node:https only when an https:// enterprise proxy is configured: loading TLS costs idle memory. */
+const lazyHttps = () => process.getBuiltinModule('node:https');
+
+export interface PoolOptions {
+  resolve: Record<string, string> | undefined;
   upstreamCa: string | Buffer | undefined;
+  keepAliveMs: number;
 }
 
-/** Pools: one undici Agent for direct destinations (through the resolve map), one ProxyAgent per enterprise proxy. */
-export function createDispatchers(opts: DispatcherOptions) {
-  const connect = buildConnector({ timeout: opts.connectTimeoutMs });
-  const timeouts = { headersTimeout: opts.responseTimeoutMs, bodyTimeout: opts.responseTimeoutMs };
-  const direct = new Agent({
-    ...timeouts,
-    keepAliveTimeout: 4_000,
-    connections: 256,
-    connect: (options, callback) => {
-      const where = resolveTarget(
-        { host: options.hostname, port: Number(options.port) || 80 },
-        opts.resolve(),
-      );
-      connect({ ...options, hostname: where.host, port: String(where.port) }, callback);
-    },
-  });
-  const viaProxy = new Map<string, ProxyAgent>();
+export interface ForwardPools {
+  request(
+    target: Target,
+    path: string,
+    absolute: string,
+    method: string,
+    headers: string[],
+    proxy: UpstreamProxy | undefined,
+  ): http.ClientRequest;
+  /** Closes pools for enterprise proxies that are no longer configured. */
+  retain(proxy: UpstreamProxy | undefined): void;
+  close(): void;
+}
+
+/** Keep-alive pools: one for direct destinations (through the resolve map), one per enterprise proxy. */
+export function createForwardPools(opts: PoolOptions): ForwardPools {
+  const poolOptions = {
+    keepAlive: true,
+    keepAliveMsecs: opts.keepAliveMs,
+    maxSockets: 256,
+    maxFreeSockets: 32,
+    scheduling: 'lifo' as const,
+  };
+  const direct = new http.Agent(poolOptions);
+  const viaProxy = new Map<string, http.Agent>();
+  const agentFor = (proxy: UpstreamProxy) => {
+    let agent = viaProxy.get(proxy.url.href);
+    if (!agent) {
+      agent =
+        proxy.url.protocol === 'https:'
+          ? new (lazyHttps().Agent)({ ...poolOptions, ...(opts.upstreamCa ? { ca: opts.upstreamCa } : {}) })
+          : new http.Agent(poolOptions);
+      viaProxy.set(proxy.url.href, agent);
+    }
+    return agent;
+  };
   return {
-    dispatcherFor: (proxy: UpstreamProxy | undefined): Dispatcher => {
-      if (!proxy) return direct;
-      let agent = viaProxy.get(proxy.url.href);
-      if (!agent) {
-        const uri = new URL(proxy.url.href);
-        uri.username = '';
-        uri.password = '';
-        agent = new ProxyAgent({
-          uri: uri.href,
-          ...(proxy.authorization ? { token: proxy.authorization } : {}),
-          proxyTunnel: false,
-          ...(opts.upstreamCa ? { proxyTls: { ca: opts.upstreamCa } } : {}),
-          ...timeouts,
+    request(target, path, absolute, method, headers, proxy) {
+      if (!proxy) {
+        const where = resolveTarget(target, opts.resolve);
+        return http.request({
+          host: where.host,
+          port: where.port,
+          method,
+          path,
+          headers,
+          agent: direct,
+          setHost: false,
         });
-        viaProxy.set(proxy.url.href, agent);
       }
-      return agent;
+      const secure = proxy.url.protocol === 'https:';
+      const withAuth = proxy.authorization
+        ? [...headers, 'proxy-authorization', proxy.authorization]
+        : headers;
+      return (secure ? lazyHttps() : http).request({
+        host: proxy.url.hostname.replace(/^\[|\]$/g, ''),
+        port: Number(proxy.url.port) || (secure ? 443 : 80),
+        method,
+        path: absolute,
+        headers: withAuth,
+        agent: agentFor(proxy),
+        setHost: false,
+      });
     },
-    /** Closes pools for enterprise proxies that are no longer configured. */
-    retain: (proxy: UpstreamProxy | undefined): void => {
+    retain(proxy) {
       for (const [href, agent] of viaProxy) {
         if (href !== proxy?.url.href) {
           viaProxy.delete(href);
-          void agent.close();
+          agent.destroy();
         }
       }
     },
-    close: async (): Promise<void> => {
-      await Promise.all([direct.close(), ...[...viaProxy.values()].map((a) => a.close())]);
+    close() {
+      direct.destroy();
+      for (const agent of viaProxy.values()) agent.destroy();
+      viaProxy.clear();
     },
   };
 }

@@ -4,8 +4,7 @@
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { AgentError, type CloudProfile, type LocalConfig, type Logger } from '../core/index.ts';
-import { createDispatchers } from './forward.ts';
-import { handleForward } from './forward.ts';
+import { createForwardPools, handleForward } from './forward.ts';
 import { Meter, deniedDestinations, publishTraffic, toPrometheus } from './meter.ts';
 import { replyOnResponse, replyOnSocket } from './reply.ts';
 import { type RoutePolicy, buildPolicy } from './route.ts';
@@ -65,17 +64,16 @@ export function createArcProxy(options: ArcProxyOptions): ArcProxy {
   meter.subscribe();
 
   let policy: RoutePolicy;
-  const dispatchers = createDispatchers({
-    connectTimeoutMs: limits.connectTimeoutMs,
-    responseTimeoutMs: limits.responseTimeoutMs,
-    resolve: () => cloud.resolve,
+  const pools = createForwardPools({
+    resolve: cloud.resolve,
     upstreamCa: options.upstreamCa,
+    keepAliveMs: limits.keepAliveTimeoutMs,
   });
   const setConfig = (config: LocalConfig) => {
     const built = buildPolicy({ config, cloud, envProxy: options.envProxy });
     for (const problem of built.problems) log.warn(problem);
     policy = built.policy;
-    dispatchers.retain(policy.upstream);
+    pools.retain(policy.upstream);
     log.info(
       { mode: policy.mode, upstream: policy.upstream?.display ?? 'none', bypass: config['proxy.bypass'] },
       'arcproxy configuration applied',
@@ -97,7 +95,7 @@ export function createArcProxy(options: ArcProxyOptions): ArcProxy {
     log,
     tunnels,
   };
-  const forwardDeps = { policy: () => policy, dispatcherFor: dispatchers.dispatcherFor, log };
+  const forwardDeps = { policy: () => policy, pools, responseTimeoutMs: limits.responseTimeoutMs, log };
 
   const gauges = () => ({ arcproxy_open_connections: sockets.size, arcproxy_open_tunnels: tunnels.size });
   const api = (req: http.IncomingMessage, res: http.ServerResponse) => serveApi(req, res, meter, gauges);
@@ -213,7 +211,7 @@ export function createArcProxy(options: ArcProxyOptions): ArcProxy {
       for (const socket of sockets) socket.destroy();
       adminServer?.closeAllConnections();
       await closed;
-      await dispatchers.close();
+      pools.close();
       meter.unsubscribe();
     },
   };

@@ -3,7 +3,6 @@
 //
 //   client --CONNECT--> Arc Proxy --[TLS]--> enterprise proxy --CONNECT--> destination
 import net from 'node:net';
-import tls from 'node:tls';
 import { AgentError } from '../core/index.ts';
 import type { UpstreamProxy } from './route.ts';
 import { type Target, formatTarget } from './target.ts';
@@ -31,7 +30,9 @@ export function openUpstreamTunnel(
   const host = url.hostname.replace(/^\[|\]$/g, '');
   return new Promise((resolve, reject) => {
     const socket = secure
-      ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ca: opts.ca })
+      ? process
+          .getBuiltinModule('node:tls')
+          .connect({ host, port, servername: net.isIP(host) ? undefined : host, ca: opts.ca })
       : net.connect({ host, port, allowHalfOpen: true });
     socket.setNoDelay(true);
     let settled = false;

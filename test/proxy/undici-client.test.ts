@@ -27,7 +27,7 @@ afterAll(async () => {
 });
 
 it('undici ProxyAgent reaches a TLS origin through the Arc Proxy, metered as its client id', async () => {
-  const dispatcher = createOutboundDispatcher({ proxyUrl: p.url, clientId: 'himds', ca: pki.ca });
+  const dispatcher = await createOutboundDispatcher({ proxyUrl: p.url, clientId: 'himds', ca: pki.ca });
   for (let i = 0; i < 3; i++) {
     const res = await request(`https://localhost:${port}/token`, { dispatcher });
     expect(res.statusCode).toBe(200);
