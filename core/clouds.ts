@@ -3,7 +3,9 @@
 // sections 5 (bypass categories) and 7 (network requirements).
 import { readFile } from 'node:fs/promises';
 import { AgentError } from './errors.ts';
-import type { BypassCategory } from './config.ts';
+import { Type } from 'typebox';
+import { Value } from 'typebox/value';
+import { BYPASS_CATEGORIES, type BypassCategory } from './config.ts';
 
 export interface CloudEndpoint {
   /** A host name, or `*.` followed by a domain (any name below it, not the domain itself). */
@@ -102,6 +104,9 @@ export const AzureUSGovernment: CloudProfile = {
     ep('management.usgovcloudapi.net', 'Azure Resource Manager', 'ARM'),
     ep('*.his.arc.azure.us', 'hybrid identity service', 'Arc'),
     ep('*.guestconfiguration.azure.us', 'extension and machine configuration service', 'Arc'),
+    // The reference lists no US Government notification hosts; these follow the public cloud's pattern.
+    ep('guestnotificationservice.azure.us', 'notification service'),
+    ep('*.guestnotificationservice.azure.us', 'notification service'),
     ep('*.blob.core.usgovcloudapi.net', 'extension downloads'),
     ep('dc.applicationinsights.us', 'agent telemetry'),
     ep('*.arcdataservices.azure.us', 'SQL Server enabled by Azure Arc', 'ArcData'),
@@ -143,25 +148,52 @@ export const BUILTIN_CLOUDS: Record<string, CloudProfile> = {
   AzureChinaCloud,
 };
 
+const EndpointSchema = Type.Object({
+  host: Type.String({ minLength: 1 }),
+  port: Type.Integer({ minimum: 1, maximum: 65535 }),
+  category: Type.Optional(Type.Union(BYPASS_CATEGORIES.map((c) => Type.Literal(c)))),
+  purpose: Type.String(),
+});
+const CloudProfileSchema = Type.Object({
+  name: Type.String({ minLength: 1 }),
+  endpoints: Type.Object({
+    arm: Type.String(),
+    login: Type.String(),
+    hisGlobal: Type.String(),
+    guestConfiguration: Type.String(),
+    notifications: Type.String(),
+    gatewayDomain: Type.String(),
+  }),
+  allow: Type.Array(EndpointSchema),
+  caFile: Type.Optional(Type.String()),
+  resolve: Type.Optional(
+    Type.Record(
+      Type.String(),
+      Type.String({ pattern: '^[^:]+:[0-9]{1,5}$|^\\[[0-9a-fA-F:.]+\\]:[0-9]{1,5}$' }),
+    ),
+  ),
+});
+
 /** A built-in cloud by name (case-insensitive), or a profile file (the local cloud writes one). */
 export async function loadCloudProfile(nameOrPath: string): Promise<CloudProfile> {
   const builtin = Object.values(BUILTIN_CLOUDS).find(
     (c) => c.name.toLowerCase() === nameOrPath.toLowerCase(),
   );
   if (builtin) return builtin;
-  if (!nameOrPath.includes('/')) throw new AgentError('CLOUD_UNKNOWN', nameOrPath);
-  let profile: CloudProfile;
+  if (!nameOrPath.includes('/') && !nameOrPath.endsWith('.json'))
+    throw new AgentError('CLOUD_UNKNOWN', nameOrPath);
+  let raw: unknown;
   try {
-    profile = JSON.parse(await readFile(nameOrPath, 'utf8')) as CloudProfile;
+    raw = JSON.parse(await readFile(nameOrPath, 'utf8'));
   } catch (err) {
     throw new AgentError('CLOUD_PROFILE_INVALID', `${nameOrPath}: ${(err as Error).message}`, { cause: err });
   }
-  if (
-    typeof profile.name !== 'string' ||
-    !Array.isArray(profile.allow) ||
-    typeof profile.endpoints !== 'object'
-  ) {
-    throw new AgentError('CLOUD_PROFILE_INVALID', `${nameOrPath}: needs name, endpoints and allow`);
+  const problem = Value.Errors(CloudProfileSchema, raw)[0];
+  if (problem) {
+    throw new AgentError(
+      'CLOUD_PROFILE_INVALID',
+      `${nameOrPath}: ${problem.instancePath || '/'} ${problem.message}`,
+    );
   }
-  return profile;
+  return raw as CloudProfile;
 }

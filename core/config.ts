@@ -1,9 +1,10 @@
 // localconfig.json: the user's settings, a flat JSON object with the real agent's dotted keys plus
 // ours. Validated with typebox at the edge; everything below gets a typed, complete LocalConfig.
 // Keys are matched case-insensitively, as the real agent does for proxy keys (1.46).
-import { readFile, copyFile } from 'node:fs/promises';
+import { link, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Type, type Static, type TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import { AgentError } from './errors.ts';
@@ -12,11 +13,13 @@ import { writeFileAtomic } from './atomic-file.ts';
 export const BYPASS_CATEGORIES = ['AAD', 'ARM', 'Arc', 'AMA', 'ArcData'] as const;
 export type BypassCategory = (typeof BYPASS_CATEGORIES)[number];
 
-/** host, host:port, *.domain, *.domain:port, an IPv4 literal, or a bracketed IPv6 literal with optional port. */
-export const ENDPOINT_PATTERN =
-  '^(?:(?:\\*\\.)?[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}))*|\\[[0-9A-Fa-f:.]+\\]|[0-9A-Fa-f]*:[0-9A-Fa-f:.]+)(?::[0-9]{1,5})?$';
-const PROXY_URL_PATTERN =
-  '^$|^https?://(?:[^\\s/@]+@)?(?:\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+)(?::[0-9]{1,5})?/?$';
+/** A port from 1 to 65535, after a colon. */
+const PORT = '(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?';
+/** An unbracketed IPv6 literal: hex groups with at least two colons, and no port. */
+const BARE_IPV6 = '(?=[0-9A-Fa-f:.]*:[0-9A-Fa-f.]*:)[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f.]{0,15}){2,7}';
+/** host, host:port, *.domain, *.domain:port, an IPv4 literal, or an IPv6 literal (bracketed when it has a port). */
+export const ENDPOINT_PATTERN = `^(?:(?:(?:\\*\\.)?[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}))*|\\[[0-9A-Fa-f:.]+\\])${PORT}|${BARE_IPV6})$`;
+const PROXY_URL_PATTERN = `^$|^https?://(?:[^\\s/]+@)?(?:\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+)${PORT}/?$`;
 const EXTENSION_NAME = '^(?:[A-Za-z0-9.-]+/[A-Za-z0-9.-]+)$';
 
 const list = <T extends TSchema>(item: T, description: string) =>
@@ -118,7 +121,16 @@ export function parseLocalConfig(raw: unknown, source: string): LocalConfig {
     throw new AgentError('CONFIG_UNREADABLE', `${source} must hold a JSON object`);
   }
   const normalised: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(raw)) normalised[canonicalKey(key) ?? key] = value;
+  for (const [key, value] of Object.entries(raw)) {
+    const canonical = canonicalKey(key) ?? key;
+    if (canonical in normalised) {
+      throw new AgentError(
+        'CONFIG_INVALID',
+        `${source}: ${canonical} is given twice (keys are case-insensitive)`,
+      );
+    }
+    normalised[canonical] = value;
+  }
   const withDefaults = Value.Default(LocalConfigSchema, normalised);
   const first = Value.Errors(LocalConfigSchema, withDefaults)[0];
   if (first) {
@@ -152,13 +164,33 @@ export async function readLocalConfig(path: string): Promise<LocalConfig> {
 export async function writeLocalConfig(path: string, config: Record<string, unknown>): Promise<void> {
   const checked = parseLocalConfig(config, path);
   try {
-    await copyFile(path, `${path}.bak`).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
-    });
+    await keepBackup(path);
     await writeFileAtomic(path, `${JSON.stringify(checked, null, 2)}\n`, 0o644);
   } catch (err) {
     throw new AgentError('CONFIG_WRITE_FAILED', `${path}: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/**
+ * `<path>.bak` becomes the current file, atomically: a hard link to it, renamed over the old backup.
+ * writeFileAtomic then replaces `path` by rename, so the link keeps the old content. Temporary files
+ * that a crash left behind are removed on the way.
+ */
+async function keepBackup(path: string): Promise<void> {
+  const dir = dirname(path);
+  const prefix = `.${basename(path)}.`;
+  const leftovers = (await readdir(dir).catch(() => [])).filter(
+    (f) => f.startsWith(prefix) && f.endsWith('.tmp'),
+  );
+  await Promise.all(leftovers.map((f) => rm(join(dir, f), { force: true })));
+  const tmp = join(dir, `${prefix}${process.pid}.${randomBytes(4).toString('hex')}.bak.tmp`);
+  try {
+    await link(path, tmp);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  await rename(tmp, `${path}.bak`);
 }
 
 export interface ConfigWatcher {
@@ -177,9 +209,17 @@ export function watchLocalConfig(
 ): ConfigWatcher {
   const name = basename(path);
   let timer: NodeJS.Timeout | undefined;
+  let generation = 0;
+  let closed = false;
+  // Only the newest read reports, and nothing reports after close().
   const reload = () => {
     timer = undefined;
-    readLocalConfig(path).then(onChange, onError);
+    const mine = ++generation;
+    const current = () => !closed && mine === generation;
+    readLocalConfig(path).then(
+      (config) => current() && onChange(config),
+      (err: unknown) => current() && onError(err),
+    );
   };
   const watcher: FSWatcher = watch(dirname(path), { persistent: false }, (_event, file) => {
     if (file !== null && file !== name) return;
@@ -189,6 +229,7 @@ export function watchLocalConfig(
   watcher.on('error', onError);
   return {
     close() {
+      closed = true;
       clearTimeout(timer);
       watcher.close();
     },

@@ -1,6 +1,6 @@
 // The agent's home folder: everything the agent writes lives below it, so a test or a demo is one
 // temporary folder. `--home DIR` beats AZCMAGENT_HOME, which beats the real agent's default.
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 export const DEFAULT_HOME = '/var/opt/azcmagent';
@@ -20,7 +20,8 @@ export interface HomeLayout {
 }
 
 export function resolveHome(flag: string | undefined, env: NodeJS.ProcessEnv): HomeLayout {
-  const root = resolve(flag ?? env['AZCMAGENT_HOME'] ?? DEFAULT_HOME);
+  // An empty value counts as unset: resolve('') would be the working folder.
+  const root = resolve(flag || env['AZCMAGENT_HOME'] || DEFAULT_HOME);
   return {
     root,
     localConfig: join(root, 'localconfig.json'),
@@ -40,7 +41,7 @@ export function resolveHome(flag: string | undefined, env: NodeJS.ProcessEnv): H
 export async function ensureHome(home: HomeLayout): Promise<void> {
   await mkdir(home.root, { recursive: true, mode: 0o755 });
   await Promise.all([
-    mkdir(home.certs, { recursive: true, mode: 0o700 }),
+    mkdir(home.certs, { recursive: true, mode: 0o700 }).then(() => chmod(home.certs, 0o700)),
     mkdir(home.log, { recursive: true, mode: 0o755 }),
     mkdir(home.socks, { recursive: true, mode: 0o755 }),
     mkdir(home.meter, { recursive: true, mode: 0o750 }),

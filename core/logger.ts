@@ -31,8 +31,10 @@ export function redactUrl(url: string | URL): string {
   return parsed.toString();
 }
 
-const CREDENTIALS_IN_URL = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@:]*(?::[^\s/@]*)?@/gi;
-const AUTH_SCHEMES = /\b(Basic|Bearer|Negotiate|NTLM)\s+[A-Za-z0-9+/=._~-]{4,}/g;
+// Up to the last `@` before the path, as a URL parser reads it: a password may hold an unescaped `@`.
+const CREDENTIALS_IN_URL = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#]*@/gi;
+// Authentication schemes are case-insensitive (RFC 9110 section 11.1).
+const AUTH_SCHEMES = /\b(Basic|Bearer|Negotiate|NTLM)\s+[A-Za-z0-9+/=._~-]{4,}/gi;
 const PEM_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g;
 const SECRET_QUERY =
   /([?&](?:sig|signature|token|access_token|refresh_token|client_secret|password)=)[^&\s"']+/gi;
@@ -61,12 +63,25 @@ const SECRET_FIELDS = new Set([
   'key',
 ]);
 
-/** Secret fields become REDACTED, strings lose embedded credentials; plain objects are scrubbed a few levels deep. */
+/**
+ * A copy fit for a log line: secret fields become REDACTED, strings and URLs lose embedded
+ * credentials, errors keep their type, code, message and stack (scrubbed). The caller's value is
+ * never changed.
+ */
 function scrub(key: string, value: unknown, depth: number): unknown {
   if (SECRET_FIELDS.has(key.toLowerCase())) return REDACTED;
   if (typeof value === 'string') return redactSecrets(value);
   if (value instanceof URL) return redactUrl(value);
-  if (depth < 3 && value !== null && typeof value === 'object' && !(value instanceof Error)) {
+  if (value instanceof Error) {
+    const { code } = value as NodeJS.ErrnoException;
+    return {
+      type: value.name,
+      message: redactSecrets(value.message),
+      ...(code ? { code } : {}),
+      ...(value.stack ? { stack: redactSecrets(value.stack) } : {}),
+    };
+  }
+  if (depth < 4 && value !== null && typeof value === 'object') {
     if (Array.isArray(value)) return value.map((v) => scrub('', v, depth + 1));
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrub(k, v, depth + 1)]));
   }
@@ -82,7 +97,7 @@ export interface LoggerOptions {
 
 /** A pino logger whose every line has secrets removed, whatever a caller passes in. */
 export function createLogger({ name, level = 'info', destination }: LoggerOptions): Logger {
-  return pino(
+  const logger = pino(
     {
       name,
       level,
@@ -91,18 +106,34 @@ export function createLogger({ name, level = 'info', destination }: LoggerOption
       // Our own scrub instead of pino's `redact` paths: it also catches secrets inside strings and at
       // any key, and costs nothing until a line is written.
       formatters: {
-        log(obj) {
-          for (const [k, v] of Object.entries(obj)) obj[k] = scrub(k, v, 0);
-          return obj;
-        },
+        log: (obj) => scrub('', obj, 0) as Record<string, unknown>,
       },
       hooks: {
         logMethod(args, method) {
-          const scrubbed = args.map((a) => (typeof a === 'string' ? redactSecrets(a) : a)) as typeof args;
-          method.apply(this, scrubbed);
+          // log.error(err) and log.error(err, msg): keep the error as a field, scrubbed like the rest.
+          const first: unknown = args[0];
+          const normalised: unknown[] =
+            first instanceof Error
+              ? [{ err: first }, ...(args.length > 1 ? args.slice(1) : [first.message])]
+              : args;
+          method.apply(this, normalised.map((a) => scrub('', a, 0)) as typeof args);
         },
       },
     },
     destination ?? pino.destination({ fd: 2, sync: false }),
   );
+  return scrubChildBindings(logger);
+}
+
+/**
+ * pino applies `formatters.log` to a line's own fields only; a child's bindings are scrubbed here.
+ * pino makes each child with Object.create(parent), so children and grandchildren inherit this.
+ */
+function scrubChildBindings(logger: Logger): Logger {
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called with the child's own `this` below
+  const { child } = logger;
+  logger.child = function scrubbedChild(this: Logger, bindings, options) {
+    return child.call(this, scrub('', bindings, 0) as typeof bindings, options);
+  } as Logger['child'];
+  return logger;
 }
