@@ -6,3 +6,4 @@ export * from './atomic-file.ts';
 export * from './config.ts';
 export * from './clouds.ts';
 export * from './http-client.ts';
+export * from './agent-state.ts';
