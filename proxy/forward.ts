@@ -16,6 +16,7 @@ import { type MeterRoute, publishTraffic } from './meter.ts';
 import { replyOnResponse } from './reply.ts';
 import { type RoutePolicy, type UpstreamProxy, decideRoute } from './route.ts';
 import { type Target, formatTarget, parseAuthority } from './target.ts';
+import { upstreamProxyError } from './upstream.ts';
 
 export interface ForwardDeps {
   policy: () => RoutePolicy;
@@ -170,9 +171,10 @@ export function handleForward(req: IncomingMessage, res: ServerResponse, deps: F
         send(false);
         return;
       }
+      // No answer yet on a fresh connection: the failure is the enterprise proxy's (refused, TLS, ...).
       fail(
-        proxy && !up.reusedSocket && err.code === 'ECONNREFUSED'
-          ? new AgentError('ARCPROXY_UPSTREAM_PROXY_UNREACHABLE', `${proxy.display} (${err.code})`)
+        proxy && !up.reusedSocket && !upstreamRes
+          ? upstreamProxyError(err, proxy)
           : dialError(err, destination),
       );
     });

@@ -98,7 +98,23 @@ export function createArcProxy(options: ArcProxyOptions): ArcProxy {
   const forwardDeps = { policy: () => policy, pools, responseTimeoutMs: limits.responseTimeoutMs, log };
 
   const gauges = () => ({ arcproxy_open_connections: sockets.size, arcproxy_open_tunnels: tunnels.size });
-  const api = (req: http.IncomingMessage, res: http.ServerResponse) => serveApi(req, res, meter, gauges);
+  const port = () => (tcpServer.address() as AddressInfo | null)?.port;
+  const api = (req: http.IncomingMessage, res: http.ServerResponse) =>
+    serveApi(req, res, meter, gauges, port, (err) => {
+      log.warn({ path: (req.url ?? '/').split('?')[0], code: err.code }, err.message);
+      publishTraffic({
+        client: 'anonymous',
+        destination: '-',
+        route: 'none',
+        kind: 'refusal',
+        sent: 0,
+        received: 0,
+        denied: false,
+        wouldDeny: false,
+        code: err.code,
+      });
+      replyOnResponse(res, err);
+    });
 
   const httpServer = http.createServer({
     maxHeaderSize: limits.maxHeaderBytes,
@@ -131,7 +147,9 @@ export function createArcProxy(options: ArcProxyOptions): ArcProxy {
         ? new AgentError('ARCPROXY_HEADERS_TOO_LARGE', `more than ${limits.maxHeaderBytes} bytes`)
         : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
           ? new AgentError('ARCPROXY_HEADERS_TIMEOUT', `not complete within ${limits.headersTimeoutMs} ms`)
-          : new AgentError('ARCPROXY_BAD_REQUEST', err.code ?? 'unparseable');
+          : connectLineTarget(err) !== undefined
+            ? new AgentError('ARCPROXY_BAD_TARGET', JSON.stringify(connectLineTarget(err)))
+            : new AgentError('ARCPROXY_BAD_REQUEST', err.code ?? 'unparseable');
     refuseRaw(socket, agentErr);
   });
   const refuseRaw = (socket: net.Socket, err: AgentError) => {
@@ -187,6 +205,9 @@ export function createArcProxy(options: ArcProxyOptions): ArcProxy {
         tcpServer.once('error', reject);
         tcpServer.listen(port, host, () => {
           tcpServer.off('error', reject);
+          // node:http starts tracking connections for headersTimeout (and closeIdleConnections) on its
+          // 'listening' event; our sockets come from tcpServer, so httpServer never emits it by itself.
+          httpServer.emit('listening');
           resolve(tcpServer.address() as AddressInfo);
         });
       });
@@ -211,6 +232,7 @@ export function createArcProxy(options: ArcProxyOptions): ArcProxy {
       for (const socket of sockets) socket.destroy();
       adminServer?.closeAllConnections();
       await closed;
+      httpServer.close(); // stops the connection-checking interval
       pools.close();
       meter.unsubscribe();
     },
@@ -222,13 +244,12 @@ function serveApi(
   res: http.ServerResponse,
   meter: Meter,
   gauges: () => Record<string, number>,
+  port: () => number | undefined,
+  refuse: (err: AgentError) => void,
 ): void {
   const path = (req.url ?? '/').split('?')[0];
   if (req.method !== 'GET') {
-    replyOnResponse(
-      res,
-      new AgentError('ARCPROXY_BAD_REQUEST', `${req.method} ${path}: the Arc Proxy API is read-only`),
-    );
+    refuse(new AgentError('ARCPROXY_BAD_REQUEST', `${req.method} ${path}: the Arc Proxy API is read-only`));
     return;
   }
   const send = (type: string, text: string) => {
@@ -247,14 +268,28 @@ function serveApi(
     case '/denied':
       return send('application/json', JSON.stringify(deniedDestinations(meter.snapshot())));
     case '/health':
-      return send('application/json', JSON.stringify({ status: 'ok', ...gauges() }));
+      return send('application/json', JSON.stringify({ status: 'ok', port: port(), ...gauges() }));
     default:
-      replyOnResponse(
-        res,
+      refuse(
         new AgentError(
           'ARCPROXY_BAD_REQUEST',
           `${path} is not a proxy request; the Arc Proxy serves /metrics, /stats, /denied and /health`,
         ),
       );
   }
+}
+
+/**
+ * The target of a `CONNECT` request line the parser rejected (`CONNECT a b:80 HTTP/1.1`): the
+ * failure is in the target, so the client gets ARCPROXY_BAD_TARGET and its advice. Undefined when the
+ * error is not in a CONNECT request line.
+ */
+function connectLineTarget(
+  err: NodeJS.ErrnoException & { rawPacket?: Buffer; bytesParsed?: number },
+): string | undefined {
+  const raw = err.rawPacket;
+  if (!err.code?.startsWith('HPE_') || !raw || raw.toString('latin1', 0, 8) !== 'CONNECT ') return undefined;
+  const eol = raw.indexOf('\r\n');
+  if (eol >= 0 && (err.bytesParsed ?? 0) > eol) return undefined;
+  return raw.toString('latin1', 8, Math.min(eol < 0 ? raw.length : eol, 108)).replace(/ HTTP\/\d\.\d$/, '');
 }

@@ -116,6 +116,14 @@ export function openUpstreamTunnel(
   });
 }
 
+/**
+ * TLS failures as Node names them in `err.code`: OpenSSL's certificate verification results
+ * (X509_V_ERR_* without the prefix: UNABLE_TO_VERIFY_LEAF_SIGNATURE, CERT_HAS_EXPIRED,
+ * SELF_SIGNED_CERT_IN_CHAIN, ...), the host name check (ERR_TLS_CERT_ALTNAME_INVALID) and handshake errors.
+ */
+const TLS_FAILURE =
+  /^(?:ERR_SSL_|ERR_TLS_|UNABLE_TO_|CERT_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|INVALID_CA|INVALID_PURPOSE|HOSTNAME_MISMATCH|PATH_LENGTH_EXCEEDED)/;
+
 /** Failures on the way to the enterprise proxy name the proxy, not the destination. */
 export function upstreamProxyError(err: NodeJS.ErrnoException, proxy: UpstreamProxy): AgentError {
   if (
@@ -128,11 +136,7 @@ export function upstreamProxyError(err: NodeJS.ErrnoException, proxy: UpstreamPr
       cause: err,
     });
   }
-  if (
-    err.code?.startsWith('ERR_SSL') ||
-    err.code?.includes('CERT') ||
-    err.code === 'DEPTH_ZERO_SELF_SIGNED_CERT'
-  ) {
+  if (err.code && TLS_FAILURE.test(err.code)) {
     return new AgentError('ARCPROXY_UPSTREAM_TLS', `${proxy.display} (${err.code})`, { cause: err });
   }
   return dialError(err, `enterprise proxy ${proxy.display}`);

@@ -1,12 +1,40 @@
-// Faulty peers and raw clients for the Arc Proxy's fault tests: a port that refuses, an origin or an
-// enterprise proxy that accepts and never answers, one that answers 407, and a client socket that
-// can read up to a marker, wait for EOF and see the connection close. Everything listens on 127.0.0.1.
+// Faulty peers and raw clients for the Arc Proxy's fault tests: a port that refuses, peers that accept
+// and never answer, reset, or answer a fixed status (407, 403, over untrusted TLS), a slow endless
+// download, a raw client socket that reads up to a marker and sees EOF, and the probes for leaks
+// (handles, forced GC). Everything listens on 127.0.0.1, port 0.
+import http, { STATUS_CODES } from 'node:http';
 import net from 'node:net';
+import tls from 'node:tls';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { expect } from 'vitest';
-import type { ArcProxy } from '../../proxy/index.ts';
+import { AzureCloud, createLogger, defaultConfig } from '../../core/index.ts';
+import { createArcProxy, type ArcProxy, type ProxyLimits } from '../../proxy/index.ts';
 import { closeServer, listen, parseRawError } from './world.ts';
+
+/**
+ * An Arc Proxy like world.ts's startProxy, but its logger writes every line (debug level) and keeps
+ * none, so that heap measurements see the proxy's memory and not the test's log buffer.
+ */
+export async function startQuietProxy(limits?: Partial<ProxyLimits>): Promise<{
+  proxy: ArcProxy;
+  port: number;
+  close: () => Promise<void>;
+}> {
+  const log = createLogger({
+    name: 'test',
+    level: 'debug',
+    destination: { write: () => {} },
+  });
+  const proxy = createArcProxy({
+    log,
+    config: defaultConfig(),
+    cloud: AzureCloud,
+    ...(limits ? { limits } : {}),
+  });
+  const { port } = await proxy.listen(0);
+  return { proxy, port, close: () => proxy.close(100) };
+}
 
 /** A port that was just listening and is closed now, so connecting to it is refused. */
 export async function closedPort(): Promise<number> {
@@ -45,11 +73,17 @@ export async function startSilentServer(): Promise<SilentServer> {
   };
 }
 
-/** An enterprise proxy that answers every request head (CONNECT or absolute-form) with 407. */
-export async function startAuthDemandingProxy(): Promise<SilentServer> {
+/**
+ * An enterprise proxy that reads each request head (CONNECT or absolute-form) and answers `status`
+ * with a short body, then closes. Over TLS when given a certificate and key.
+ */
+export async function startAnsweringProxy(
+  status: number,
+  opts: { headers?: string; tls?: { cert: string; key: string } } = {},
+): Promise<SilentServer> {
   const sockets = new Set<net.Socket>();
   const received: string[] = [];
-  const server = net.createServer((s) => {
+  const onSocket = (s: net.Socket) => {
     const i = received.push('') - 1;
     sockets.add(s);
     s.on('error', () => {});
@@ -57,20 +91,91 @@ export async function startAuthDemandingProxy(): Promise<SilentServer> {
     s.on('data', (d: Buffer) => {
       received[i] += d.toString('latin1');
       if (!received[i]!.includes('\r\n\r\n')) return;
-      const body = 'proxy authentication required\n';
+      const body = `answer ${status}\n`;
       s.end(
-        'HTTP/1.1 407 Proxy Authentication Required\r\n' +
-          'Proxy-Authenticate: Basic realm="corp"\r\n' +
+        `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Status'}\r\n${opts.headers ?? ''}` +
           `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
       );
     });
-  });
+  };
+  const server = opts.tls
+    ? tls.createServer({ cert: opts.tls.cert, key: opts.tls.key }, onSocket)
+    : net.createServer(onSocket);
+  server.on('tlsClientError', () => {});
   const port = await listen(server);
   return {
     port,
     received: () => [...received],
     close: () => {
       for (const s of sockets) s.destroy();
+      return closeServer(server);
+    },
+  };
+}
+
+/** An enterprise proxy that answers 407 Proxy Authentication Required to everything. */
+export const startAuthDemandingProxy = (): Promise<SilentServer> =>
+  startAnsweringProxy(407, { headers: 'Proxy-Authenticate: Basic realm="corp"\r\n' });
+
+/** A destination that accepts, and resets the connection (RST) as soon as the client sends a byte. */
+export async function startResettingServer(): Promise<SilentServer> {
+  const received: string[] = [];
+  const server = net.createServer((s) => {
+    const i = received.push('') - 1;
+    s.on('error', () => {});
+    s.on('data', (d: Buffer) => {
+      received[i] += d.toString('latin1');
+      s.resetAndDestroy();
+    });
+  });
+  const port = await listen(server);
+  return { port, received: () => [...received], close: () => closeServer(server) };
+}
+
+/**
+ * An HTTP origin that answers `GET /stream/N` with N bytes (Content-Length), 16 KiB every 10 ms: a
+ * large download that stays in progress for a long time, without the origin holding N bytes in
+ * memory or the test moving gigabytes. `open()` counts the origin's connections still open.
+ */
+export async function startStreamingOrigin(): Promise<{
+  port: number;
+  open: () => number;
+  close: () => Promise<void>;
+}> {
+  const chunk = Buffer.alloc(16 * 1024, 'z');
+  const sockets = new Set<net.Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  const server = http.createServer((req, res) => {
+    const total = Number(/^\/stream\/(\d+)$/.exec(req.url ?? '')?.[1] ?? 0);
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': total });
+    let left = total;
+    const pump = () => {
+      if (res.destroyed) return;
+      const n = Math.min(left, chunk.length);
+      left -= n;
+      if (left === 0) return void res.end(chunk.subarray(0, n));
+      const next = () => {
+        const t = setTimeout(() => {
+          timers.delete(t);
+          pump();
+        }, 10);
+        timers.add(t);
+      };
+      if (res.write(chunk.subarray(0, n))) next();
+      else res.once('drain', next);
+    };
+    pump();
+  });
+  server.on('connection', (s: net.Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  const port = await listen(server);
+  return {
+    port,
+    open: () => sockets.size,
+    close: () => {
+      for (const t of timers) clearTimeout(t);
       return closeServer(server);
     },
   };
@@ -139,7 +244,7 @@ export class RawClient {
 
   /** Resolves with everything read up to and including `marker`, and drops it from the buffer. */
   async readUntil(marker: string, ms = 5_000): Promise<string> {
-    await this.until(() => this.data.includes(marker), ms, `"${JSON.stringify(marker)}"`);
+    await this.until(() => this.data.includes(marker), ms, JSON.stringify(marker));
     const end = this.data.indexOf(marker) + Buffer.byteLength(marker);
     const out = this.data.subarray(0, end).toString('latin1');
     this.data = this.data.subarray(end);
@@ -168,22 +273,27 @@ export class RawClient {
     this.socket.destroy();
   }
 
+  /** Closes with a TCP RST instead of a FIN, as a crashed or killed client does. */
+  reset(): void {
+    this.socket.resetAndDestroy();
+  }
+
+  /** The start of what was read, for error messages. */
+  private sample(): string {
+    const text = this.text();
+    return JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}... (${text.length} bytes)` : text);
+  }
+
   private until(check: () => boolean, ms: number, what: string): Promise<void> {
     if (check()) return Promise.resolve();
     if (this.closed)
-      return Promise.reject(
-        new Error(`connection closed before ${what}; got ${JSON.stringify(this.text())}`),
-      );
+      return Promise.reject(new Error(`connection closed before ${what}; got ${this.sample()}`));
     return new Promise((resolve, reject) => {
       const waiter = () => {
         if (check()) done(undefined);
-        else if (this.closed)
-          done(new Error(`connection closed before ${what}; got ${JSON.stringify(this.text())}`));
+        else if (this.closed) done(new Error(`connection closed before ${what}; got ${this.sample()}`));
       };
-      const timer = setTimeout(
-        () => done(new Error(`no ${what} within ${ms} ms; got ${JSON.stringify(this.text())}`)),
-        ms,
-      );
+      const timer = setTimeout(() => done(new Error(`no ${what} within ${ms} ms; got ${this.sample()}`)), ms);
       const done = (err: Error | undefined) => {
         clearTimeout(timer);
         this.waiters.delete(waiter);
