@@ -33,7 +33,73 @@ export interface CloudProfile {
   caFile?: string;
   /** host -> `127.0.0.1:port`, used by the Arc Proxy's dialer only (the local cloud). */
   resolve?: Record<string, string>;
+  /** Region names (lower case, no spaces) that `connect --location` accepts; any when absent. */
+  regions?: string[];
 }
+
+// Region names as `az account list-locations` gives them (name column).
+const PUBLIC_REGIONS = [
+  'eastus',
+  'eastus2',
+  'westus',
+  'westus2',
+  'westus3',
+  'centralus',
+  'northcentralus',
+  'southcentralus',
+  'westcentralus',
+  'canadacentral',
+  'canadaeast',
+  'brazilsouth',
+  'brazilsoutheast',
+  'mexicocentral',
+  'chilecentral',
+  'northeurope',
+  'westeurope',
+  'uksouth',
+  'ukwest',
+  'francecentral',
+  'francesouth',
+  'germanywestcentral',
+  'germanynorth',
+  'norwayeast',
+  'norwaywest',
+  'swedencentral',
+  'swedensouth',
+  'switzerlandnorth',
+  'switzerlandwest',
+  'polandcentral',
+  'italynorth',
+  'spaincentral',
+  'austriaeast',
+  'belgiumcentral',
+  'denmarkeast',
+  'eastasia',
+  'southeastasia',
+  'japaneast',
+  'japanwest',
+  'koreacentral',
+  'koreasouth',
+  'australiaeast',
+  'australiasoutheast',
+  'australiacentral',
+  'australiacentral2',
+  'centralindia',
+  'southindia',
+  'westindia',
+  'jioindiawest',
+  'jioindiacentral',
+  'uaenorth',
+  'uaecentral',
+  'qatarcentral',
+  'israelcentral',
+  'southafricanorth',
+  'southafricawest',
+  'newzealandnorth',
+  'indonesiacentral',
+  'malaysiawest',
+  'taiwannorth',
+];
 
 const ep = (host: string, purpose: string, category?: BypassCategory, port = 443): CloudEndpoint =>
   category ? { host, port, category, purpose } : { host, port, purpose };
@@ -57,6 +123,7 @@ export const AzureCloud: CloudProfile = {
     notifications: 'https://guestnotificationservice.azure.com',
     gatewayDomain: 'gw.arc.azure.com',
   },
+  regions: PUBLIC_REGIONS,
   allow: [
     ep('download.microsoft.com', 'agent install and update'),
     ep('packages.microsoft.com', 'agent install and update'),
@@ -96,6 +163,7 @@ export const AzureUSGovernment: CloudProfile = {
     notifications: 'https://guestnotificationservice.azure.us',
     gatewayDomain: 'gw.arc.azure.us',
   },
+  regions: ['usgovvirginia', 'usgovarizona', 'usgovtexas', 'usdodeast', 'usdodcentral'],
   allow: [
     ep('download.microsoft.com', 'agent install and update'),
     ep('packages.microsoft.com', 'agent install and update'),
@@ -125,6 +193,7 @@ export const AzureChinaCloud: CloudProfile = {
     notifications: 'https://guestnotificationservice.azure.cn',
     gatewayDomain: 'gw.arc.azure.cn',
   },
+  regions: ['chinaeast', 'chinaeast2', 'chinaeast3', 'chinanorth', 'chinanorth2', 'chinanorth3'],
   allow: [
     ep('download.microsoft.com', 'agent install and update'),
     ep('packages.microsoft.com', 'agent install and update'),
@@ -166,6 +235,7 @@ const CloudProfileSchema = Type.Object({
   }),
   allow: Type.Array(EndpointSchema),
   caFile: Type.Optional(Type.String()),
+  regions: Type.Optional(Type.Array(Type.String({ pattern: '^[a-z0-9]+$' }))),
   resolve: Type.Optional(
     Type.Record(
       Type.String(),

@@ -21,37 +21,45 @@ const BARE_IPV6 = '(?=[0-9A-Fa-f:.]*:[0-9A-Fa-f.]*:)[0-9A-Fa-f]{0,4}(?::[0-9A-Fa
 export const ENDPOINT_PATTERN = `^(?:(?:(?:\\*\\.)?[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}))*|\\[[0-9A-Fa-f:.]+\\])${PORT}|${BARE_IPV6})$`;
 const PROXY_URL_PATTERN = `^$|^https?://(?:[^\\s/]+@)?(?:\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+)${PORT}/?$`;
 const EXTENSION_NAME = '^(?:[A-Za-z0-9.-]+/[A-Za-z0-9.-]+)$';
+/** Allow/None means "allow nothing"; in the block-list it would mean nothing at all. */
+const BLOCKED_EXTENSION_NAME =
+  '^(?![Aa][Ll][Ll][Oo][Ww]/[Nn][Oo][Nn][Ee]$)(?:[A-Za-z0-9.-]+/[A-Za-z0-9.-]+)$';
 
-const list = <T extends TSchema>(item: T, description: string) =>
-  Type.Array(item, { default: [], description });
-const bool = (description: string) => Type.Boolean({ default: true, description });
+/**
+ * What a key is for (`description`) and, separately, the values it takes (`allowed`): validation
+ * messages and `azcmagent config info` print both, so a refusal always names what would be accepted.
+ */
+interface KeyText {
+  description: string;
+  allowed: string;
+}
+
+const list = <T extends TSchema>(item: T, text: KeyText) => Type.Array(item, { default: [], ...text });
+const bool = (description: string) => Type.Boolean({ default: true, description, allowed: 'true or false' });
 const cpuLimit = (description: string) =>
-  Type.Integer({
-    minimum: 1,
-    maximum: 100,
-    default: 5,
-    description: `${description}; an integer from 1 to 100`,
-  });
+  Type.Integer({ minimum: 1, maximum: 100, default: 5, description, allowed: 'an integer from 1 to 100' });
 
+// Key order is the order of the real agent's `config list` (reference section 4.1), then ours.
 export const LocalConfigSchema = Type.Object(
   {
     'incomingconnections.enabled': bool(
-      'allow remote access (SSH, WAC) through the Arc connectivity platform: true or false',
+      'allow remote access (SSH, Windows Admin Center) through the Arc connectivity platform',
     ),
-    'incomingconnections.ports': list(
-      Type.Integer({ minimum: 1, maximum: 65535 }),
-      'TCP ports open to the connectivity platform, 1 to 65535',
-    ),
+    'incomingconnections.ports': list(Type.Integer({ minimum: 1, maximum: 65535 }), {
+      description: 'TCP ports that the Arc connectivity platform may connect to on this machine',
+      allowed: 'a list of TCP ports from 1 to 65535, e.g. 22,6516',
+    }),
     'connection.type': Type.Union([Type.Literal('direct'), Type.Literal('gateway')], {
       default: 'direct',
-      description:
-        'how the Arc Proxy reaches Azure: direct (or through proxy.url) or gateway (through the Arc gateway)',
+      description: 'how the Arc Proxy reaches Azure',
+      allowed: 'direct (straight, or through proxy.url) or gateway (through the Arc gateway)',
     }),
     'proxy.url': Type.String({
       default: '',
       pattern: PROXY_URL_PATTERN,
-      description:
-        'the enterprise proxy: http:// or https:// host with optional port, e.g. http://proxy.contoso.com:8080',
+      description: 'the enterprise proxy that traffic to Azure goes through; empty for none',
+      allowed:
+        'an http:// or https:// URL of a host with an optional port and no path, e.g. http://proxy.contoso.com:8080',
     }),
     'proxy.bypass': list(
       Type.Union([
@@ -61,38 +69,45 @@ export const LocalConfigSchema = Type.Object(
         Type.Literal('AMA'),
         Type.Literal('ArcData'),
       ]),
-      `services that skip proxy.url and go direct: ${BYPASS_CATEGORIES.join(', ')}`,
+      {
+        description:
+          'services whose endpoints skip proxy.url and go direct (ignored with connection.type gateway)',
+        allowed: `a list of service names: ${BYPASS_CATEGORIES.join(', ')}`,
+      },
     ),
-    'extensions.allowlist': list(
-      Type.String({ pattern: EXTENSION_NAME }),
-      'extensions allowed to install: Publisher/Type, or Allow/None',
-    ),
-    'extensions.blocklist': list(
-      Type.String({ pattern: EXTENSION_NAME }),
-      'extensions never installed: Publisher/Type',
-    ),
-    'extensions.enabled': bool('run the extension manager: true or false'),
-    'guestconfiguration.enabled': bool('run machine configuration (policy): true or false'),
+    'extensions.allowlist': list(Type.String({ pattern: EXTENSION_NAME }), {
+      description:
+        'the only extensions that may be installed or updated; empty allows all that are not blocked',
+      allowed:
+        'a list of Publisher/Type names, e.g. Microsoft.Azure.Monitor/AzureMonitorLinuxAgent, or Allow/None to allow none',
+    }),
+    'extensions.blocklist': list(Type.String({ pattern: BLOCKED_EXTENSION_NAME }), {
+      description: 'extensions that are never installed or updated',
+      allowed: 'a list of Publisher/Type names, e.g. Microsoft.CPlat.Core/RunCommandHandlerLinux',
+    }),
+    'guestconfiguration.enabled': bool('run machine configuration (Azure Policy guest configuration)'),
+    'extensions.enabled': bool('run the extension manager; extensions already installed stay'),
     'config.mode': Type.Union([Type.Literal('full'), Type.Literal('monitor')], {
       default: 'full',
       description:
-        'full, or monitor (Microsoft-managed extension allow-list, no machine configuration or remote access)',
+        'monitor applies a Microsoft-managed extension allow-list, turns off machine configuration and remote access, and locks extensions.allowlist and extensions.blocklist',
+      allowed: 'full or monitor',
     }),
     'guestconfiguration.agent.cpulimit': cpuLimit('CPU limit of machine configuration, in percent'),
     'extensions.agent.cpulimit': cpuLimit('CPU limit of the extension manager, in percent'),
     'arcproxy.allowlist.mode': Type.Union([Type.Literal('audit'), Type.Literal('enforce')], {
       default: 'audit',
-      description:
-        'audit (log and count destinations outside the allow-list) or enforce (refuse them with 403)',
+      description: 'what the Arc Proxy does with destinations outside its allow-list',
+      allowed: 'audit (let them through, log and count them) or enforce (refuse them with 403)',
     }),
-    'arcproxy.allowlist': list(
-      Type.String({ pattern: ENDPOINT_PATTERN }),
-      "destinations allowed besides the cloud's own: host, host:port, *.domain, *.domain:port, IPv4 or [IPv6] literals",
-    ),
-    'gateway.bypass': list(
-      Type.String({ pattern: ENDPOINT_PATTERN }),
-      'destinations that skip the Arc gateway: host[:port] or *.domain[:port]',
-    ),
+    'arcproxy.allowlist': list(Type.String({ pattern: ENDPOINT_PATTERN }), {
+      description: "destinations the Arc Proxy allows besides the cloud's own endpoints",
+      allowed: 'a list of host, host:port, *.domain, *.domain:port, IPv4 or [IPv6] literals',
+    }),
+    'gateway.bypass': list(Type.String({ pattern: ENDPOINT_PATTERN }), {
+      description: 'destinations that skip the Arc gateway',
+      allowed: 'a list of host[:port] or *.domain[:port]',
+    }),
   },
   { additionalProperties: true },
 );
@@ -106,8 +121,26 @@ const keyByLowerCase = new Map(CONFIG_KEYS.map((k) => [k.toLowerCase(), k]));
 /** The canonical spelling of a key, matched case-insensitively; undefined for a key we don't know. */
 export const canonicalKey = (key: string): ConfigKey | undefined => keyByLowerCase.get(key.toLowerCase());
 
+/** The parts of a key's JSON schema that `config set` and `config info` read. */
+export interface KeySchema {
+  type?: 'boolean' | 'integer' | 'string' | 'array';
+  anyOf?: { const: string }[];
+  items?: KeySchema;
+  minimum?: number;
+  maximum?: number;
+  pattern?: string;
+  default?: unknown;
+  description: string;
+  allowed: string;
+}
+
+export const keySchema = (key: ConfigKey): KeySchema =>
+  LocalConfigSchema.properties[key] as unknown as KeySchema;
+
+/** What a key is for and the values it takes, for messages that must say what would be accepted. */
 export function describeKey(key: ConfigKey): string {
-  return (LocalConfigSchema.properties[key] as unknown as { description: string }).description;
+  const { description, allowed } = keySchema(key);
+  return `${description}; allowed: ${allowed}`;
 }
 
 export const defaultConfig = (): LocalConfig => Value.Default(LocalConfigSchema, {}) as LocalConfig;
@@ -117,6 +150,18 @@ export const defaultConfig = (): LocalConfig => Value.Default(LocalConfigSchema,
  * error that names the key and its allowed values for what is wrong. Unknown keys are kept as they are.
  */
 export function parseLocalConfig(raw: unknown, source: string): LocalConfig {
+  const withDefaults = Value.Default(LocalConfigSchema, canonicalEntries(raw, source));
+  const first = Value.Errors(LocalConfigSchema, withDefaults)[0];
+  if (first) {
+    const key = first.instancePath.split('/')[1] as ConfigKey | undefined;
+    const what = key && key in LocalConfigSchema.properties ? `${key}: ${describeKey(key)}` : first.message;
+    throw new AgentError('CONFIG_INVALID', `${source}: ${what}`);
+  }
+  return withDefaults as LocalConfig;
+}
+
+/** The entries of a parsed localconfig.json under their canonical key spelling; nothing is validated. */
+function canonicalEntries(raw: unknown, source: string): Record<string, unknown> {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new AgentError('CONFIG_UNREADABLE', `${source} must hold a JSON object`);
   }
@@ -131,41 +176,56 @@ export function parseLocalConfig(raw: unknown, source: string): LocalConfig {
     }
     normalised[canonical] = value;
   }
-  const withDefaults = Value.Default(LocalConfigSchema, normalised);
-  const first = Value.Errors(LocalConfigSchema, withDefaults)[0];
-  if (first) {
-    const key = first.instancePath.split('/')[1] as ConfigKey | undefined;
-    const what = key && key in LocalConfigSchema.properties ? `${key}: ${describeKey(key)}` : first.message;
-    throw new AgentError('CONFIG_INVALID', `${source}: ${what}`);
-  }
-  return withDefaults as LocalConfig;
+  return normalised;
 }
 
-export async function readLocalConfig(path: string): Promise<LocalConfig> {
+/** The parsed JSON of a file, or undefined when it does not exist; CONFIG_UNREADABLE names the file otherwise. */
+async function readJson(path: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return defaultConfig();
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new AgentError('CONFIG_UNREADABLE', `${path}: ${(err as Error).message}`, { cause: err });
   }
-  let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    return JSON.parse(text) as unknown;
   } catch (err) {
     throw new AgentError('CONFIG_UNREADABLE', `${path} is not valid JSON (${(err as Error).message})`, {
       cause: err,
     });
   }
-  return parseLocalConfig(raw, path);
 }
 
-/** Writes the whole configuration atomically, after keeping the previous file as `<path>.bak`. */
+export async function readLocalConfig(path: string): Promise<LocalConfig> {
+  const raw = await readJson(path);
+  return raw === undefined ? defaultConfig() : parseLocalConfig(raw, path);
+}
+
+/**
+ * What localconfig.json holds, as written: canonical keys, no defaults added, values not checked
+ * (an empty object when the file does not exist). A read-modify-write starts here, so that a change
+ * can repair a value that is wrong; writeLocalConfig then checks the whole result.
+ */
+export async function readLocalConfigEntries(path: string): Promise<Record<string, unknown>> {
+  const raw = await readJson(path);
+  return raw === undefined ? {} : canonicalEntries(raw, path);
+}
+
+/**
+ * Writes the whole configuration atomically, after keeping the previous file as `<path>.bak`.
+ * A read-modify-write must hold the configuration lock: use updateLocalConfig (config-lock.ts).
+ */
 export async function writeLocalConfig(path: string, config: Record<string, unknown>): Promise<void> {
-  const checked = parseLocalConfig(config, path);
+  const checked: Record<string, unknown> = parseLocalConfig(config, path);
+  // Our keys in their documented order, then keys we don't know: a stable file that diffs well.
+  const ordered = Object.fromEntries<unknown>([
+    ...CONFIG_KEYS.map((k): [string, unknown] => [k, checked[k]]),
+    ...Object.entries(checked).filter(([k]) => canonicalKey(k) === undefined),
+  ]);
   try {
     await keepBackup(path);
-    await writeFileAtomic(path, `${JSON.stringify(checked, null, 2)}\n`, 0o644);
+    await writeFileAtomic(path, `${JSON.stringify(ordered, null, 2)}\n`, 0o644);
   } catch (err) {
     throw new AgentError('CONFIG_WRITE_FAILED', `${path}: ${(err as Error).message}`, { cause: err });
   }

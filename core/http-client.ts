@@ -8,8 +8,11 @@ export interface OutboundOptions {
   proxyUrl: string;
   /** Who is calling (himds, extd, gcad, azcmagent); shows in `azcmagent proxy stats`. */
   clientId: string;
-  /** Extra CAs for TLS to destinations (the local cloud's CA), beside the system's. */
-  ca?: string | Buffer;
+  /** CAs for TLS to destinations (the local cloud's CA); the system's when absent. */
+  ca?: string | Buffer | undefined;
+  /** A client certificate and key for mutual TLS with the destination (the machine identity). */
+  cert?: string | undefined;
+  key?: string | undefined;
 }
 
 /** The Proxy-Authorization value that names a client to the Arc Proxy (user name, empty password). */
@@ -20,6 +23,8 @@ export async function createOutboundDispatcher({
   proxyUrl,
   clientId,
   ca,
+  cert,
+  key,
 }: OutboundOptions): Promise<Dispatcher> {
   const { ProxyAgent } = await import('undici');
   return new ProxyAgent({
@@ -27,6 +32,6 @@ export async function createOutboundDispatcher({
     token: clientAuthorization(clientId),
     // Set explicitly: the default for http:// targets changed between undici majors (7.x vs 8.7).
     proxyTunnel: true,
-    ...(ca ? { requestTls: { ca } } : {}),
+    requestTls: { ...(ca ? { ca } : {}), ...(cert && key ? { cert, key } : {}) },
   });
 }

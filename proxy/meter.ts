@@ -50,14 +50,18 @@ export function publishTraffic(event: TrafficEvent): void {
   if (trafficChannel.hasSubscribers) trafficChannel.publish(event);
 }
 
+/** An entry as kept in memory: times as epoch milliseconds, formatted only when a snapshot is taken. */
+type LiveEntry = Omit<MeterEntry, 'firstSeen' | 'lastSeen'> & { firstSeen: number; lastSeen: number };
+
 export class Meter {
-  private readonly entries = new Map<string, MeterEntry>();
-  private since: string;
+  private readonly entries = new Map<string, LiveEntry>();
+  private since: number;
   private dirty = false;
   private readonly onEvent = (message: unknown) => this.record(message as TrafficEvent);
 
-  constructor(private readonly now: () => Date = () => new Date()) {
-    this.since = now().toISOString();
+  /** `now` gives epoch milliseconds: recording runs once per request, so it formats no dates. */
+  constructor(private readonly now: () => number = Date.now) {
+    this.since = now();
   }
 
   /** Starts counting what the proxy publishes. */
@@ -71,7 +75,7 @@ export class Meter {
 
   record(e: TrafficEvent): void {
     const key = `${e.client}\u0000${e.destination}\u0000${e.route}`;
-    const at = this.now().toISOString();
+    const at = this.now();
     let entry = this.entries.get(key);
     if (!entry) {
       entry = {
@@ -102,18 +106,26 @@ export class Meter {
   }
 
   snapshot(): MeterSnapshot {
-    const entries = [...this.entries.values()].map((e) => ({ ...e, errors: { ...e.errors } }));
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const entries = [...this.entries.values()].map((e) => ({
+      ...e,
+      errors: { ...e.errors },
+      firstSeen: iso(e.firstSeen),
+      lastSeen: iso(e.lastSeen),
+    }));
     entries.sort((a, b) => b.bytesSent + b.bytesReceived - (a.bytesSent + a.bytesReceived));
-    return { since: this.since, entries };
+    return { since: iso(this.since), entries };
   }
 
   /** Adds persisted totals (from a previous run) to what this run counts. */
   restore(snapshot: MeterSnapshot): void {
-    this.since = snapshot.since;
+    this.since = Date.parse(snapshot.since) || this.since;
     for (const e of snapshot.entries) {
       this.entries.set(`${e.client}\u0000${e.destination}\u0000${e.route}`, {
         ...e,
         errors: { ...e.errors },
+        firstSeen: Date.parse(e.firstSeen),
+        lastSeen: Date.parse(e.lastSeen),
       });
     }
   }

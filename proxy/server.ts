@@ -67,7 +67,7 @@ export function createArcProxy(options: ArcProxyOptions): ArcProxy {
   const pools = createForwardPools({
     resolve: cloud.resolve,
     upstreamCa: options.upstreamCa,
-    keepAliveMs: limits.keepAliveTimeoutMs,
+    idleMs: 4_000,
   });
   const setConfig = (config: LocalConfig) => {
     const built = buildPolicy({ config, cloud, envProxy: options.envProxy });

@@ -19,13 +19,15 @@ describe('azcmagent run', () => {
 
   it('says which services are not built yet instead of pretending', async () => {
     const home = tempDir();
-    const d = await startDaemon(['--home', home, '--proxy-port', '0']);
+    const d = await startDaemon(['--home', home, '--proxy-port', '0', '--himds-port', '0']);
     const code = await d.stop('SIGINT');
     expect(code, d.stdout() + d.stderr()).toBe(0);
-    for (const s of ['himds', 'extd', 'gcad']) expect(d.stderr()).toContain(`${s} is not built yet`);
+    for (const s of ['extd', 'gcad']) expect(d.stderr()).toContain(`${s} is not built yet`);
+    expect(d.stderr()).not.toContain('himds is not built yet');
+    expect(d.stdout()).toMatch(/himds ready on http:\/\/127\.0\.0\.1:\d+/);
     const none = await azcmagent(['run', '--services', 'himds', '--home', home]);
     expect(none.code).toBe(23);
-    expect(none.stderr).toContain('only arcproxy is built yet');
+    expect(none.stderr).toContain('include arcproxy in --services');
   });
 
   it('refuses bad arguments with a code, a reason and a fix', async () => {

@@ -1,0 +1,259 @@
+// `npm run bench:himds`: HIMDS against a bare fastify app answering the same JSON, both on loopback
+// in their own processes, measured in the same run with wrk at 50 connections; the report gives
+// HIMDS as a ratio of the bare app (target: at least 0.7).
+//
+// Two loads, each run REPS times alternating bare and HIMDS, medians reported:
+//  (a) metadata: GET /metadata/instance/compute?api-version=2020-06-01 with `Metadata: true`.
+//  (b) token flow: one operation is the documented two round trips, a GET without Authorization
+//      (401, a new key file written by HIMDS, its path in Www-Authenticate), the key file read by the
+//      client, and the same GET with `Authorization: Basic <contents>` (200, an upstream token from
+//      HIMDS's cache: the protocol makes every request answer a fresh single-use challenge, so a
+//      cached token still costs both trips). The bare app makes the same two trips: a static 401
+//      whose realm names one fixed file, which the client reads the same way, then the token JSON.
+//      Operations per second count 200s; p99 is per round trip, as wrk measures it.
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseWrk } from './loads.ts';
+import { type Service, killAll, runBounded, sleep, startService, stopService } from './processes.ts';
+import { fmt, median, renderTable, withRuns } from './table.ts';
+
+const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
+const NODE_TS = [process.execPath, '--import', 'tsx'];
+const CONNECTIONS = 50;
+const TARGET = 0.7;
+const API = 'api-version=2020-06-01';
+const COMPUTE = `/metadata/instance/compute?${API}`;
+const TOKEN = `/metadata/identity/oauth2/token?${API}&resource=https%3A%2F%2Fvault.azure.net`;
+
+const say = (text: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${text}`);
+
+function settings(env: NodeJS.ProcessEnv) {
+  const int = (name: string, fallback: number) => {
+    const n = Number(env[name] || fallback);
+    if (!Number.isInteger(n) || n < 1)
+      throw new Error(`${name}=${env[name]}: expected a whole number from 1 up`);
+    return n;
+  };
+  return { seconds: int('DURATION', 10), reps: int('REPS', 3), warmup: int('WARMUP', 3) };
+}
+
+const metadataLua = `wrk.headers["Metadata"] = "true"\n`;
+
+/** Every 401 queues the secret read from its realm file; the next request of the thread answers it. */
+const tokenFlowLua = (path: string) => `
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+-- Requests are formatted in init, not at load: wrk knows the Host header only from then on.
+function init(args)
+  queue = {}; ok = 0; challenged = 0; other = 0
+  plain = wrk.format("GET", "${path}", { ["Metadata"] = "true" })
+end
+function request()
+  local secret = table.remove(queue)
+  if secret then
+    return wrk.format("GET", "${path}", { ["Metadata"] = "true", ["Authorization"] = "Basic " .. secret })
+  end
+  return plain
+end
+function response(status, headers, body)
+  if status == 200 then ok = ok + 1; return end
+  if status ~= 401 then other = other + 1; return end
+  challenged = challenged + 1
+  local realm = headers["Www-Authenticate"] or headers["www-authenticate"] or ""
+  local f = io.open(string.match(realm, "realm=(.+)$") or "", "r")
+  if f then table.insert(queue, f:read("*a")); f:close() else other = other + 1 end
+end
+function done(summary, latency, requests)
+  local o, c, x = 0, 0, 0
+  for _, t in ipairs(threads) do o = o + t:get("ok"); c = c + t:get("challenged"); x = x + t:get("other") end
+  io.write(string.format("flow ok=%d challenged=%d other=%d seconds=%f\\n", o, c, x, summary.duration / 1e6))
+end
+`;
+
+interface Result {
+  /** Requests per second (metadata) or operations per second (token flow). */
+  rate: number;
+  p99Ms: number;
+  note: string;
+}
+
+async function wrk(url: string, script: string, seconds: number): Promise<{ out: string }> {
+  const argv = ['wrk', '-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', '-s', script, url];
+  return { out: await runBounded(argv, (seconds + 20) * 1000) };
+}
+
+async function metadata(port: number, script: string, seconds: number): Promise<Result> {
+  const { out } = await wrk(`http://127.0.0.1:${port}${COMPUTE}`, script, seconds);
+  const r = parseWrk(out);
+  return { rate: r.rps, p99Ms: r.p99Ms, note: r.problems };
+}
+
+async function tokenFlow(port: number, script: string, seconds: number): Promise<Result> {
+  const { out } = await wrk(`http://127.0.0.1:${port}`, script, seconds);
+  const r = parseWrk(out);
+  const m = /^flow ok=(\d+) challenged=(\d+) other=(\d+) seconds=([\d.]+)$/m.exec(out);
+  if (!m) throw new Error(`token flow: no summary line in wrk's output:\n${out}`);
+  const [ok, challenged, other, secs] = m.slice(1).map(Number) as [number, number, number, number];
+  const note = other > 0 ? `${other} answers neither 200 nor 401` : '';
+  if (ok === 0) throw new Error(`token flow: no 200 in ${challenged} challenges\n${out}`);
+  return { rate: ok / secs, p99Ms: r.p99Ms, note };
+}
+
+async function prepare(work: string): Promise<void> {
+  const home = join(work, 'home');
+  await mkdir(home);
+  const sub = '00000000-0000-0000-0000-000000000001';
+  await writeFile(
+    join(home, 'agentconfig.json'),
+    JSON.stringify({
+      resourceName: 'bench',
+      resourceGroup: 'rg',
+      subscriptionId: sub,
+      tenantId: sub,
+      location: 'westeurope',
+      cloud: 'AzureCloud',
+      resourceId: `/subscriptions/${sub}/resourceGroups/rg/providers/Microsoft.HybridCompute/machines/bench`,
+      vmId: sub,
+      status: 'Connected',
+      certificateNotAfter: new Date(Date.now() + 86_400_000 * 30).toISOString(),
+      tags: { env: 'bench' },
+    }),
+  );
+}
+
+/** HIMDS's own answers, which the bare app then serves as they are. */
+async function captureBodies(port: number, work: string): Promise<void> {
+  const base = `http://127.0.0.1:${port}`;
+  const get = (path: string, headers: Record<string, string> = {}) =>
+    fetch(`${base}${path}`, { headers: { Metadata: 'true', ...headers } });
+  const compute = await get(COMPUTE);
+  if (compute.status !== 200) throw new Error(`HIMDS metadata: ${compute.status} ${await compute.text()}`);
+  const challenge = await get(TOKEN);
+  const realm = /realm=(.+)$/.exec(challenge.headers.get('www-authenticate') ?? '')?.[1] ?? '';
+  const token = await get(TOKEN, { Authorization: `Basic ${await readFile(realm, 'utf8')}` });
+  if (token.status !== 200) throw new Error(`HIMDS token flow: ${token.status} ${await token.text()}`);
+  await writeFile(join(work, 'compute.json'), await compute.text());
+  await writeFile(join(work, 'token.json'), await token.text());
+  await writeFile(join(work, 'bare.key'), 'f'.repeat(64));
+}
+
+function requireTools(): void {
+  const missing = ['wrk', 'curl'].filter((c) => spawnSync(c, ['--version'], { stdio: 'ignore' }).error);
+  if (missing.length === 0) return;
+  console.error(`bench:himds: not installed: ${missing.join(', ')} (apt-get install ${missing.join(' ')})`);
+  process.exit(1);
+}
+
+async function main(): Promise<void> {
+  requireTools();
+  const s = settings(process.env);
+  const work = await mkdtemp(join(tmpdir(), 'bench-himds-'));
+  const services: Service[] = [];
+  try {
+    await prepare(work);
+    const start = (kind: 'himds' | 'bare') =>
+      startService(kind, [...NODE_TS, 'bench/himds-server.ts', kind, work], /^port (\d+)$/m, { cwd: ROOT });
+    const himds = await start('himds');
+    services.push(himds);
+    await captureBodies(himds.port, work);
+    const bare = await start('bare');
+    services.push(bare);
+    const metaLua = join(work, 'metadata.lua');
+    const flowLua = join(work, 'token-flow.lua');
+    await writeFile(metaLua, metadataLua);
+    await writeFile(flowLua, tokenFlowLua(TOKEN));
+
+    say(`warming up (${s.warmup} s per load and server)`);
+    for (const svc of [bare, himds]) {
+      await metadata(svc.port, metaLua, s.warmup);
+      await tokenFlow(svc.port, flowLua, s.warmup);
+    }
+    const runs: Record<'bare' | 'himds', { meta: Result[]; flow: Result[] }> = {
+      bare: { meta: [], flow: [] },
+      himds: { meta: [], flow: [] },
+    };
+    for (let rep = 1; rep <= s.reps; rep++) {
+      for (const [name, svc] of [
+        ['bare', bare],
+        ['himds', himds],
+      ] as const) {
+        say(`run ${rep}/${s.reps}: ${name}, metadata then token flow, ${s.seconds} s each`);
+        runs[name].meta.push(await metadata(svc.port, metaLua, s.seconds));
+        await sleep(500);
+        runs[name].flow.push(await tokenFlow(svc.port, flowLua, s.seconds));
+        await sleep(500);
+      }
+    }
+    console.log(report(runs, s));
+  } finally {
+    for (const svc of services) await stopService(svc);
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+function report(
+  runs: Record<'bare' | 'himds', { meta: Result[]; flow: Result[] }>,
+  s: { seconds: number; reps: number },
+): string {
+  const rows: string[][] = [];
+  const verdicts: boolean[] = [];
+  for (const [load, key, unit] of [
+    ['metadata (GET /metadata/instance/compute)', 'meta', 'req/s'],
+    ['token flow (401 + key file + 200, cached token)', 'flow', 'op/s'],
+  ] as const) {
+    const b = runs.bare[key];
+    const h = runs.himds[key];
+    const rate = median(h.map((r) => r.rate)) / median(b.map((r) => r.rate));
+    // Latency as a ratio in the same direction: bare p99 / HIMDS p99 (1.0 = as fast, 0.7 = 43% slower).
+    const latency = median(b.map((r) => r.p99Ms)) / median(h.map((r) => r.p99Ms));
+    verdicts.push(rate >= TARGET, latency >= TARGET);
+    rows.push([
+      load,
+      `${withRuns(b.map((r) => r.rate))} ${unit}`,
+      `${withRuns(h.map((r) => r.rate))} ${unit}`,
+      fmt(rate, 2),
+      `${withRuns(
+        b.map((r) => r.p99Ms),
+        2,
+      )} ms`,
+      `${withRuns(
+        h.map((r) => r.p99Ms),
+        2,
+      )} ms`,
+      fmt(latency, 2),
+    ]);
+  }
+  const notes = [...runs.bare.meta, ...runs.bare.flow, ...runs.himds.meta, ...runs.himds.flow]
+    .map((r) => r.note)
+    .filter((n) => n && !/Non-2xx/.test(n));
+  return [
+    '',
+    `HIMDS vs a bare fastify route answering the same JSON: wrk -t1 -c${CONNECTIONS}, ${s.seconds} s per run,`,
+    `${s.reps} runs each (median, then each run), bare and HIMDS alternating, each server in its own process.`,
+    'Token flow: one operation = GET without Authorization (401 + key file), client reads the file,',
+    'GET with Authorization: Basic <contents> (200); HIMDS writes a fresh single-use key file per',
+    'operation and serves the upstream token from its cache. The bare app makes the same two round trips',
+    'with a static 401 naming one fixed file. p99 is per round trip. Ratios: HIMDS rate / bare rate,',
+    `and bare p99 / HIMDS p99, so that for both higher is better; target at least ${TARGET}.`,
+    '',
+    renderTable(
+      ['load', 'bare rate', 'HIMDS rate', 'rate ratio', 'bare p99', 'HIMDS p99', 'p99 ratio'],
+      rows,
+    ),
+    '',
+    notes.length
+      ? `problems: ${notes.join('; ')}`
+      : 'problems: none (every answer was the expected 200 or 401)',
+    verdicts.every(Boolean) ? `all ratios at or above ${TARGET}` : `SOME RATIOS BELOW ${TARGET}`,
+  ].join('\n');
+}
+
+process.on('exit', killAll);
+main().catch((err: unknown) => {
+  console.error(`bench:himds: ${(err as Error).message}`);
+  killAll();
+  process.exit(1);
+});

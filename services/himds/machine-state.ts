@@ -1,0 +1,59 @@
+// Whether this machine has a usable identity: connected (agentconfig.json exists), and neither
+// reported Expired by the cloud nor past its certificate's notAfter. A machine without one gets an
+// error that says so and what to do, never a token from the cache (../shared/ARCHITECTURE.md,
+// "Nothing is lost and nothing is silent"). agentconfig.json is re-read at most once a second.
+import { AgentError, readAgentState, type AgentState } from '../../core/index.ts';
+
+export type MachineStatus =
+  | { kind: 'connected'; state: AgentState }
+  | { kind: 'not-connected'; reason?: string }
+  | { kind: 'expired'; state: AgentState; since: string | undefined };
+
+/** The decision, from the state file's contents and the time; no I/O. */
+export function machineStatus(state: AgentState | undefined, now: Date): MachineStatus {
+  if (!state) return { kind: 'not-connected' };
+  const notAfter = state.certificateNotAfter ? Date.parse(state.certificateNotAfter) : NaN;
+  if (notAfter <= now.getTime()) return { kind: 'expired', state, since: state.certificateNotAfter };
+  if (state.status === 'Expired') return { kind: 'expired', state, since: state.errorTimestamp };
+  return { kind: 'connected', state };
+}
+
+/** The connected state, or the refusal HIMDS answers with. */
+export function requireConnected(status: MachineStatus): AgentState {
+  if (status.kind === 'connected') return status.state;
+  if (status.kind === 'expired')
+    throw new AgentError(
+      'HIMDS_IDENTITY_EXPIRED',
+      status.since ? `it expired at ${status.since}` : 'the cloud reports it as Expired',
+    );
+  throw new AgentError('HIMDS_NOT_CONNECTED', status.reason);
+}
+
+export interface StateReader {
+  status(): Promise<MachineStatus>;
+}
+
+/** Reads agentconfig.json at `path`, at most once per `maxAgeMs`; concurrent callers share a read. */
+export function createStateReader(opts: { path: string; now?: () => Date; maxAgeMs?: number }): StateReader {
+  const now = opts.now ?? (() => new Date());
+  const maxAgeMs = opts.maxAgeMs ?? 1_000;
+  let cached: { at: number; state: Promise<AgentState | undefined> } | undefined;
+  return {
+    async status() {
+      const at = now().getTime();
+      if (!cached || at - cached.at >= maxAgeMs || at < cached.at) {
+        const state = readAgentState(opts.path);
+        state.catch(() => {}); // handled below, by every caller that awaits it
+        cached = { at, state };
+      }
+      try {
+        return machineStatus(await cached.state, now());
+      } catch (err) {
+        return {
+          kind: 'not-connected',
+          reason: `the connection state cannot be read: ${(err as Error).message}`,
+        };
+      }
+    },
+  };
+}
