@@ -41,6 +41,15 @@ export interface MeterEntry {
   lastSeen: string;
 }
 
+/** Payload an open tunnel has carried so far. */
+export interface InFlight {
+  client: string;
+  destination: string;
+  route: MeterRoute;
+  sent: number;
+  received: number;
+}
+
 export interface MeterSnapshot {
   since: string;
   entries: MeterEntry[];
@@ -105,11 +114,38 @@ export class Meter {
     this.dirty = true;
   }
 
-  snapshot(): MeterSnapshot {
+  /**
+   * The totals, largest first. `open` adds what open tunnels carried so far (they are recorded when
+   * they close), so a live view shows long-lived tunnels too; each counts as one tunnel.
+   */
+  snapshot(open: readonly InFlight[] = []): MeterSnapshot {
     const iso = (ms: number) => new Date(ms).toISOString();
-    const entries = [...this.entries.values()].map((e) => ({
+    const live = new Map<string, LiveEntry>();
+    for (const [key, e] of this.entries) live.set(key, { ...e, errors: { ...e.errors } });
+    const now = this.now();
+    for (const t of open) {
+      const key = `${t.client}\u0000${t.destination}\u0000${t.route}`;
+      const e = live.get(key) ?? {
+        client: t.client,
+        destination: t.destination,
+        route: t.route,
+        bytesSent: 0,
+        bytesReceived: 0,
+        tunnels: 0,
+        requests: 0,
+        denied: 0,
+        wouldDeny: 0,
+        errors: {},
+        firstSeen: now,
+        lastSeen: now,
+      };
+      e.bytesSent += t.sent;
+      e.bytesReceived += t.received;
+      e.tunnels++;
+      live.set(key, e);
+    }
+    const entries = [...live.values()].map((e) => ({
       ...e,
-      errors: { ...e.errors },
       firstSeen: iso(e.firstSeen),
       lastSeen: iso(e.lastSeen),
     }));

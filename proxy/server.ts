@@ -5,11 +5,11 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { AgentError, type CloudProfile, type LocalConfig, type Logger } from '../core/index.ts';
 import { createForwardPools, handleForward } from './forward.ts';
-import { Meter, deniedDestinations, publishTraffic, toPrometheus } from './meter.ts';
+import { Meter, deniedDestinations, publishTraffic, toPrometheus, type MeterSnapshot } from './meter.ts';
 import { replyOnResponse, replyOnSocket } from './reply.ts';
 import { type RoutePolicy, buildPolicy } from './route.ts';
 import { isLoopbackHost } from './target.ts';
-import { handleConnect } from './tunnel.ts';
+import { handleConnect, inFlight, type OpenTunnel } from './tunnel.ts';
 import type { DialOptions } from './dial.ts';
 
 export interface ProxyLimits {
@@ -86,7 +86,7 @@ export function createArcProxy(options: ArcProxyOptions): ArcProxy {
     resolve: cloud.resolve,
     upstreamCa: options.upstreamCa,
   };
-  const tunnels = new Set<net.Socket>();
+  const tunnels = new Map<net.Socket, OpenTunnel | undefined>();
   const sockets = new Set<net.Socket>();
   const tunnelDeps = {
     policy: () => policy,
@@ -100,21 +100,28 @@ export function createArcProxy(options: ArcProxyOptions): ArcProxy {
   const gauges = () => ({ arcproxy_open_connections: sockets.size, arcproxy_open_tunnels: tunnels.size });
   const port = () => (tcpServer.address() as AddressInfo | null)?.port;
   const api = (req: http.IncomingMessage, res: http.ServerResponse) =>
-    serveApi(req, res, meter, gauges, port, (err) => {
-      log.warn({ path: (req.url ?? '/').split('?')[0], code: err.code }, err.message);
-      publishTraffic({
-        client: 'anonymous',
-        destination: '-',
-        route: 'none',
-        kind: 'refusal',
-        sent: 0,
-        received: 0,
-        denied: false,
-        wouldDeny: false,
-        code: err.code,
-      });
-      replyOnResponse(res, err);
-    });
+    serveApi(
+      req,
+      res,
+      () => meter.snapshot(inFlight(tunnels)),
+      gauges,
+      port,
+      (err) => {
+        log.warn({ path: (req.url ?? '/').split('?')[0], code: err.code }, err.message);
+        publishTraffic({
+          client: 'anonymous',
+          destination: '-',
+          route: 'none',
+          kind: 'refusal',
+          sent: 0,
+          received: 0,
+          denied: false,
+          wouldDeny: false,
+          code: err.code,
+        });
+        replyOnResponse(res, err);
+      },
+    );
 
   const httpServer = http.createServer({
     maxHeaderSize: limits.maxHeaderBytes,
@@ -242,7 +249,7 @@ export function createArcProxy(options: ArcProxyOptions): ArcProxy {
 function serveApi(
   req: http.IncomingMessage,
   res: http.ServerResponse,
-  meter: Meter,
+  snapshot: () => MeterSnapshot,
   gauges: () => Record<string, number>,
   port: () => number | undefined,
   refuse: (err: AgentError) => void,
@@ -262,11 +269,11 @@ function serveApi(
   };
   switch (path) {
     case '/metrics':
-      return send('text/plain; version=0.0.4; charset=utf-8', toPrometheus(meter.snapshot(), gauges()));
+      return send('text/plain; version=0.0.4; charset=utf-8', toPrometheus(snapshot(), gauges()));
     case '/stats':
-      return send('application/json', JSON.stringify({ ...meter.snapshot(), ...gauges() }));
+      return send('application/json', JSON.stringify({ ...snapshot(), ...gauges() }));
     case '/denied':
-      return send('application/json', JSON.stringify(deniedDestinations(meter.snapshot())));
+      return send('application/json', JSON.stringify(deniedDestinations(snapshot())));
     case '/health':
       return send('application/json', JSON.stringify({ status: 'ok', port: port(), ...gauges() }));
     default:

@@ -19,9 +19,35 @@ export interface TunnelDeps {
   dialOptions: () => DialOptions;
   idleTimeoutMs: number;
   log: Logger;
-  /** Open tunnels' client sockets, so that shutdown can drain them. */
-  tunnels: Set<Socket>;
+  /** Open tunnels by client socket, so that shutdown can drain them and the meter can see them live. */
+  tunnels: Map<Socket, OpenTunnel | undefined>;
 }
+
+/** A relaying tunnel: who, where, and the socket counters its payload is measured from. */
+export interface OpenTunnel {
+  client: string;
+  destination: string;
+  route: MeterRoute;
+  socket: Socket;
+  readBase: number;
+  writeBase: number;
+}
+
+/** Payload of open tunnels so far, for a live view of the meter. */
+export const inFlight = (tunnels: Map<Socket, OpenTunnel | undefined>) =>
+  [...tunnels.values()].flatMap((t) =>
+    t
+      ? [
+          {
+            client: t.client,
+            destination: t.destination,
+            route: t.route,
+            sent: t.socket.bytesRead - t.readBase,
+            received: t.socket.bytesWritten - t.writeBase,
+          },
+        ]
+      : [],
+  );
 
 const ESTABLISHED = 'HTTP/1.1 200 Connection Established\r\n\r\n';
 
@@ -65,7 +91,7 @@ export function handleConnect(req: IncomingMessage, socket: Socket, head: Buffer
   // Everything the client sends after the CONNECT head is payload: `head` already, the rest to come.
   const readBase = socket.bytesRead - head.length;
   socket.on('error', () => {}); // a reset client is handled at close
-  deps.tunnels.add(socket);
+  deps.tunnels.set(socket, undefined);
   dial(decision, target, deps.dialOptions()).then(
     ({ socket: upstream, head: upstreamHead }) => {
       if (socket.destroyed) {
@@ -112,6 +138,14 @@ interface RelayArgs {
 
 function relay(a: RelayArgs): void {
   const { socket, upstream, deps } = a;
+  deps.tunnels.set(socket, {
+    client: a.client,
+    destination: a.destination,
+    route: a.route,
+    socket,
+    readBase: a.readBase,
+    writeBase: a.writeBase,
+  });
   let code: AgentError['code'] | undefined;
   let open = 2;
   const onClose = () => {

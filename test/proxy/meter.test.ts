@@ -141,3 +141,34 @@ describe('meter', () => {
     });
   });
 });
+
+describe('meter, live view', () => {
+  it('shows what an open tunnel carried so far, and counts it once when it closes', async () => {
+    const s = net.connect(p.port, '127.0.0.1');
+    await new Promise<void>((resolve) => s.once('connect', () => resolve()));
+    s.write(
+      `CONNECT 127.0.0.1:${echo.port} HTTP/1.1\r\nHost: x\r\nProxy-Authorization: ${clientAuthorization('longlived')}\r\n\r\n`,
+    );
+    await new Promise((resolve) => s.once('data', resolve));
+    const echoed = new Promise((resolve) => s.once('data', resolve));
+    s.write(Buffer.alloc(5_000, 'q'));
+    await echoed;
+    await eventually(async () => {
+      const live = JSON.parse((await curl([`${p.url}/stats`])).stdout) as {
+        entries: { client: string; bytesSent: number; tunnels: number }[];
+      };
+      const e = live.entries.find((x) => x.client === 'longlived');
+      return e?.bytesSent === 5_000 && e.tunnels === 1;
+    });
+    expect(p.proxy.meter.snapshot().entries.some((e) => e.client === 'longlived')).toBe(false);
+    s.end();
+    await eventually(() => p.proxy.meter.snapshot().entries.some((e) => e.client === 'longlived'));
+    const closed = JSON.parse((await curl([`${p.url}/stats`])).stdout) as {
+      entries: { client: string; bytesSent: number; tunnels: number }[];
+    };
+    expect(closed.entries.find((x) => x.client === 'longlived')).toMatchObject({
+      bytesSent: 5_000,
+      tunnels: 1,
+    });
+  });
+});
