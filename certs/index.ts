@@ -20,3 +20,4 @@ export {
 } from './read.ts';
 export { certStore, type CertStore, type MachineIdentity, type StoredIdentity } from './store.ts';
 export { commonName } from './x509.ts';
+export { DEFAULT_RENEW_DAYS, renewalDue } from './renewal.ts';

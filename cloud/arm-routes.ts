@@ -2,7 +2,8 @@
 // subscription, with ARM's api-version rule, Bearer tokens for the management audience, paging by
 // nextLink, and ARM's error contract. Every resource group of the cloud's one subscription exists.
 import { randomUUID } from 'node:crypto';
-import type { FastifyPluginCallback, FastifyRequest } from 'fastify';
+import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { checkApiVersion } from './api-version.ts';
 import { requireBearer, setChallenge } from './bearer.ts';
@@ -82,7 +83,7 @@ const errors = {
 const MACHINES = '/providers/Microsoft.HybridCompute/machines';
 const GROUP = '/subscriptions/:subscriptionId/resourceGroups/:resourceGroup';
 
-export const armRoutes: FastifyPluginCallback<ArmRoutesOptions> = (app, opts, done) => {
+export const armRoutes: FastifyPluginCallbackTypebox<ArmRoutesOptions> = (app, opts, done) => {
   const { store, tokens, now } = opts;
 
   const view = (m: MachineRecord) => {
@@ -144,7 +145,7 @@ export const armRoutes: FastifyPluginCallback<ArmRoutesOptions> = (app, opts, do
     `${GROUP}${MACHINES}`,
     { schema: { params: GroupParams, querystring: Query, response: { 200: MachineList, ...errors } } },
     (request, reply) => {
-      const { resourceGroup } = request.params as Static<typeof GroupParams>;
+      const { resourceGroup } = request.params;
       checkNames(resourceGroup);
       void reply.send(page(request, resourceGroup));
     },
@@ -165,7 +166,7 @@ export const armRoutes: FastifyPluginCallback<ArmRoutesOptions> = (app, opts, do
     `${GROUP}${MACHINES}/:name`,
     { schema: { params: MachineParams, querystring: Query, response: { 200: Machine, ...errors } } },
     (request, reply) => {
-      void reply.send(view(found(request.params as Static<typeof MachineParams>)));
+      void reply.send(view(found(request.params)));
     },
   );
 
@@ -180,8 +181,8 @@ export const armRoutes: FastifyPluginCallback<ArmRoutesOptions> = (app, opts, do
       },
     },
     async (request, reply) => {
-      const p = request.params as Static<typeof MachineParams>;
-      const body = request.body as Static<typeof MachineBody>;
+      const p = request.params;
+      const { body } = request;
       checkNames(p.resourceGroup, p.name);
       const location = normalizeLocation(body.location);
       if (!opts.regions.includes(location))
@@ -239,16 +240,17 @@ export const armRoutes: FastifyPluginCallback<ArmRoutesOptions> = (app, opts, do
       schema: {
         params: MachineParams,
         querystring: Query,
-        response: { 200: Type.Null(), 204: Type.Null(), ...errors },
+        // 200 and 204 carry no body, as ARM's; only the refusals have one.
+        response: { 200: Type.Unknown({ description: 'no body' }), 204: Type.Unknown(), ...errors },
       },
     },
     async (request, reply) => {
-      const p = request.params as Static<typeof MachineParams>;
+      const p = request.params;
       checkNames(p.resourceGroup, p.name);
       const id = machineResourceId(opts.subscriptionId, p.resourceGroup, p.name);
       const deleted = store.deleteMachine(machineKey(id), now().toISOString());
       request.log.info({ resourceId: id, deleted }, 'machine resource delete');
-      return reply.code(deleted ? 200 : 204).send();
+      return reply.code(deleted ? 200 : 204).send(undefined);
     },
   );
   done();

@@ -4,8 +4,8 @@
 // its managed identity. A heartbeat with the right certificate but another instance fingerprint is
 // a clone: 429 (../shared/reference/arc-cli-proxy-gateway.md section 8).
 import type { KeyObject, X509Certificate } from 'node:crypto';
-import type { FastifyPluginCallback, FastifyRequest } from 'fastify';
-import type { Static } from 'typebox';
+import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { commonName, issueCertificate, readCertificate } from '../certs/index.ts';
 import { requireBearer, setChallenge } from './bearer.ts';
 import { authenticateMachine, peerCertificate, type AuthenticatedMachine } from './client-certificate.ts';
@@ -42,7 +42,7 @@ export interface IdentityRoutesOptions {
   now: () => Date;
 }
 
-export const identityRoutes: FastifyPluginCallback<IdentityRoutesOptions> = (app, opts, done) => {
+export const identityRoutes: FastifyPluginCallbackTypebox<IdentityRoutesOptions> = (app, opts, done) => {
   const { store, tokens, now } = opts;
 
   app.setErrorHandler((err, request, reply) => {
@@ -104,11 +104,16 @@ export const identityRoutes: FastifyPluginCallback<IdentityRoutesOptions> = (app
 
   app.post(
     '/v1/machines/register',
-    { schema: { body: RegisterBody, response: { 201: RegisterAnswer, ...identityErrors } } },
+    {
+      schema: { body: RegisterBody, response: { 201: RegisterAnswer, ...identityErrors } },
+      // Who is asking before what they ask: a caller without a token learns nothing from validation.
+      onRequest: async (request) => {
+        await requireBearer(request, tokens, ARM_AUDIENCES, now());
+      },
+    },
     async (request, reply) => {
       const at = now();
-      await requireBearer(request, tokens, ARM_AUDIENCES, at);
-      const body = request.body as Static<typeof RegisterBody>;
+      const { body } = request;
       const machine = store.getMachine(machineKey(body.resourceId));
       if (!machine)
         throw new CloudError(
@@ -152,7 +157,7 @@ export const identityRoutes: FastifyPluginCallback<IdentityRoutesOptions> = (app
     (request, reply) => {
       const at = now();
       const { machine, certificate } = machineOf(request);
-      const body = request.body as Static<typeof HeartbeatBody>;
+      const { body } = request;
       const beat = {
         machineKey: machine.key,
         receivedAt: at.toISOString(),
@@ -198,7 +203,7 @@ export const identityRoutes: FastifyPluginCallback<IdentityRoutesOptions> = (app
     async (request) => {
       const at = now();
       const { machine } = machineOf(request);
-      const body = request.body as Static<typeof RenewBody>;
+      const { body } = request;
       refuseClone(machine, body.fingerprint);
       const key = await keyToCertify(body);
       const { record, answer } = await issue(machine, key, at);
@@ -219,7 +224,7 @@ export const identityRoutes: FastifyPluginCallback<IdentityRoutesOptions> = (app
     async (request) => {
       const at = now();
       const { machine } = machineOf(request);
-      const body = request.body as Static<typeof TokenBody>;
+      const { body } = request;
       refuseClone(machine, body.fingerprint);
       const resource = body.resource.replace(/\/\.default$/, '');
       const lifetime = opts.identityTokenLifetimeSeconds;

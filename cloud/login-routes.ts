@@ -2,8 +2,9 @@
 // 4.4; Entra v2.0 form: `scope=<resource>/.default`), the JWKS that verifies its tokens, and the
 // OpenID configuration that points at both. Errors use Entra's body shape and AADSTS numbers.
 import { randomUUID, timingSafeEqual, createHash } from 'node:crypto';
-import type { FastifyPluginCallback, FastifyReply } from 'fastify';
-import { Type, type Static } from 'typebox';
+import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
+import { Type } from 'typebox';
 import type { CloudStore } from './store.ts';
 import type { TokenIssuer } from './token-issuer.ts';
 
@@ -70,7 +71,7 @@ function basicCredentials(header: string | undefined): { id: string; secret: str
   return { id: decode(text.slice(0, colon)), secret: decode(text.slice(colon + 1)) };
 }
 
-export const loginRoutes: FastifyPluginCallback<LoginRoutesOptions> = (app, opts, done) => {
+export const loginRoutes: FastifyPluginCallbackTypebox<LoginRoutesOptions> = (app, opts, done) => {
   const { store, tokens, now } = opts;
   const knownTenant = (t: string) => t.toLowerCase() === tokens.tenantId.toLowerCase();
 
@@ -137,8 +138,8 @@ export const loginRoutes: FastifyPluginCallback<LoginRoutesOptions> = (app, opts
       },
     },
     async (request, reply) => {
-      const { tenant } = request.params as Static<typeof TenantParams>;
-      const form = request.body as Static<typeof TokenForm>;
+      const { tenant } = request.params;
+      const form = request.body;
       if (!knownTenant(tenant)) throw tenantNotFound(tenant);
       if (form.grant_type !== 'client_credentials')
         throw new EntraRefusal(
@@ -224,7 +225,7 @@ export const loginRoutes: FastifyPluginCallback<LoginRoutesOptions> = (app, opts
       path,
       { schema: { params: TenantParams, response: { 200: Jwks, 400: EntraError } } },
       (request, reply) => {
-        const { tenant } = request.params as Static<typeof TenantParams>;
+        const { tenant } = request.params;
         if (!discoveryTenant(tenant)) throw tenantNotFound(tenant);
         void reply.send(tokens.jwks);
       },
@@ -240,7 +241,7 @@ export const loginRoutes: FastifyPluginCallback<LoginRoutesOptions> = (app, opts
       },
     },
     (request, reply) => {
-      const { tenant } = request.params as Static<typeof TenantParams>;
+      const { tenant } = request.params;
       if (!knownTenant(tenant)) throw tenantNotFound(tenant);
       // Endpoints on the name the client used (a profile host through the Arc Proxy, or localhost).
       const base = `https://${request.host}/${tokens.tenantId}`;

@@ -100,11 +100,18 @@ export interface MachineView {
 }
 
 /** The machine as GET, PUT and list return it. */
-export function renderMachine(
-  m: MachineRecord,
-  view: MachineView,
-  tenantId: string,
-): Record<string, unknown> {
+/** The machine resource on the wire. */
+export interface ArmMachine {
+  id: string;
+  name: string;
+  type: string;
+  location: string;
+  tags: Record<string, string>;
+  identity: { type: string; principalId: string; tenantId: string };
+  properties: Record<string, unknown>;
+}
+
+export function renderMachine(m: MachineRecord, view: MachineView, tenantId: string): ArmMachine {
   return {
     id: m.resourceId,
     name: m.name,

@@ -1,7 +1,13 @@
 // The pure client-certificate check: issuer and validity at a given instant, not the wall clock.
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { checkCertificate, createCa, generateKeyPair, issueCertificate } from '../../certs/index.ts';
+import {
+  checkCertificate,
+  createCa,
+  generateKeyPair,
+  issueCertificate,
+  renewalDue,
+} from '../../certs/index.ts';
 
 const DAY = 86_400_000;
 
@@ -37,5 +43,22 @@ describe('checkCertificate', () => {
       ok: false,
       reason: 'not-issued-by-ca',
     });
+  });
+});
+
+describe('renewalDue', () => {
+  const notAfter = new Date('2030-04-01T00:00:00Z');
+  it('follows the date the cloud gave', () => {
+    const renewAfter = '2030-03-01T00:00:00.000Z';
+    expect(renewalDue({ notAfter, renewAfter }, new Date('2030-02-28T23:59:59Z'))).toBe(false);
+    expect(renewalDue({ notAfter, renewAfter }, new Date(renewAfter))).toBe(true);
+  });
+
+  it('without one, is due once 45 days or fewer remain', () => {
+    expect(renewalDue({ notAfter }, new Date(notAfter.getTime() - 45 * DAY - 1))).toBe(false);
+    expect(renewalDue({ notAfter }, new Date(notAfter.getTime() - 45 * DAY))).toBe(true);
+    expect(renewalDue({ notAfter: notAfter.toISOString() }, new Date(notAfter.getTime() - 10 * DAY), 5)).toBe(
+      false,
+    );
   });
 });
