@@ -160,7 +160,8 @@ export async function deleteMachine(o: CallOptions & { token: string; id: string
 export interface IssuedIdentity {
   vmId?: string;
   certificate: string;
-  caCertificate?: string;
+  /** The cloud CA the certificate chains to (register and renew both return it). */
+  caCertificate: string;
   notBefore?: string;
   notAfter: string;
   renewAfter?: string;

@@ -24,6 +24,8 @@ const MAX_SKEW_MS = 120_000;
 export interface MachineIdentity {
   keyPem: string;
   certPem: string;
+  /** The cloud's CA the certificate chains to. */
+  caPem: string;
   /** When the cloud wants the certificate renewed (ISO-8601). */
   renewAfter?: string | undefined;
   notAfter?: string | undefined;
@@ -174,6 +176,7 @@ export function startHeartbeat(opts: HeartbeatOptions): Heartbeat {
       await opts.identity.save({
         keyPem: keys.privateKeyPem,
         certPem: issued.certificate,
+        caPem: issued.caCertificate,
         renewAfter: issued.renewAfter,
         notAfter: issued.notAfter,
       });

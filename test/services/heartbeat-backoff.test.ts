@@ -62,6 +62,7 @@ describe('heartbeat backoff', () => {
     await saveMachineIdentity(home, {
       keyPem: readFileSync(pki.keyFile, 'utf8'),
       certPem: readFileSync(pki.certFile, 'utf8'),
+      caPem: pki.ca,
     });
     await writeAgentState(home.agentConfig, {
       resourceName: 'm1',
