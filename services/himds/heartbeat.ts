@@ -5,8 +5,6 @@
 import type { Dispatcher } from 'undici';
 import {
   AgentError,
-  createOutboundDispatcher,
-  loadCloudProfile,
   readAgentState,
   writeAgentState,
   type AgentState,
@@ -14,7 +12,7 @@ import {
   type HomeLayout,
   type Logger,
 } from '../../core/index.ts';
-import { readFile } from 'node:fs/promises';
+import { machineConnections } from './machine-connection.ts';
 import { renewIdentity, sendHeartbeat, type HeartbeatAnswer } from './cloud-api.ts';
 
 export const HEARTBEAT_INTERVAL_MS = 5 * 60_000;
@@ -91,25 +89,7 @@ export function startHeartbeat(opts: HeartbeatOptions): Heartbeat {
   let wake = new AbortController();
   let failures = 0;
   let attempts = 0;
-  let cached: { key: string; dispatcher: Dispatcher; cloud: CloudProfile } | undefined;
-
-  const connection = async (state: AgentState, identity: MachineIdentity) => {
-    const key = `${state.cloud}\n${identity.certPem}`;
-    if (cached?.key !== key) {
-      await cached?.dispatcher.close();
-      const cloud = await loadCloudProfile(state.cloud);
-      const ca = cloud.caFile ? await readFile(cloud.caFile, 'utf8') : undefined;
-      const dispatcher = await createOutboundDispatcher({
-        proxyUrl: opts.proxyUrl,
-        clientId: 'himds',
-        ca,
-        cert: identity.certPem,
-        key: identity.keyPem,
-      });
-      cached = { key, dispatcher, cloud };
-    }
-    return cached;
-  };
+  const connections = machineConnections({ proxyUrl: opts.proxyUrl, clientId: 'himds' });
 
   /** One beat; resolves with how long to wait before the next. */
   const beat = async (): Promise<number> => {
@@ -117,7 +97,7 @@ export function startHeartbeat(opts: HeartbeatOptions): Heartbeat {
     const identity = state && (await opts.identity.load());
     if (!state || !identity) return interval;
     attempts++;
-    const { dispatcher, cloud } = await connection(state, identity);
+    const { dispatcher, cloud } = await connections.get(state, identity);
     const sentAt = now();
     let answer: HeartbeatAnswer;
     try {
@@ -223,7 +203,7 @@ export function startHeartbeat(opts: HeartbeatOptions): Heartbeat {
       stopped = true;
       wake.abort();
       await done;
-      await cached?.dispatcher.close();
+      await connections.close();
     },
   };
 }

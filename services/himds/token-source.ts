@@ -3,20 +3,12 @@
 // section 3: the real upstream protocol is not public). The default asks the identity service of
 // the machine's cloud, through the Arc Proxy as client `himds`, over mutual TLS with the machine
 // certificate (cloud/README.md, POST /v1/machines/token).
-import { readFile } from 'node:fs/promises';
 import { decodeJwt } from 'jose';
-import type { Dispatcher } from 'undici';
-import {
-  AgentError,
-  createOutboundDispatcher,
-  loadCloudProfile,
-  type AgentState,
-  type CloudProfile,
-  type HomeLayout,
-} from '../../core/index.ts';
+import { AgentError, type AgentState, type HomeLayout } from '../../core/index.ts';
 import { requestMachineToken, type MachineToken } from './cloud-api.ts';
 import { loadMachineIdentity } from './identity.ts';
 import { instanceFingerprint } from './metadata.ts';
+import { machineConnections } from './machine-connection.ts';
 
 export interface UpstreamToken {
   /** A secret: never log it. */
@@ -72,31 +64,15 @@ export interface CloudTokenSourceOptions {
 export function cloudTokenSource(opts: CloudTokenSourceOptions): TokenSource {
   const fingerprint = opts.fingerprint ?? instanceFingerprint;
   const now = opts.now ?? (() => new Date());
-  let cached: { key: string; dispatcher: Dispatcher; cloud: CloudProfile } | undefined;
+  const connections = machineConnections({ proxyUrl: opts.proxyUrl, clientId: 'himds' });
 
-  /** One dispatcher per (cloud, certificate): a renewed certificate gets a new one. */
   const connection = async (state: AgentState) => {
     const identity = await loadMachineIdentity(opts.home);
     if (!identity)
       throw new AgentError('HIMDS_NOT_CONNECTED', `there is no machine certificate in ${opts.home.certs}`, {
         action: 'reconnect: azcmagent disconnect --force-local-only, then azcmagent connect',
       });
-    const key = `${state.cloud}\n${identity.certPem}`;
-    if (cached?.key !== key) {
-      const previous = cached;
-      const cloud = await loadCloudProfile(state.cloud);
-      const ca = cloud.caFile ? await readFile(cloud.caFile, 'utf8') : undefined;
-      const dispatcher = await createOutboundDispatcher({
-        proxyUrl: opts.proxyUrl,
-        clientId: 'himds',
-        ca,
-        cert: identity.certPem,
-        key: identity.keyPem,
-      });
-      cached = { key, dispatcher, cloud };
-      await previous?.dispatcher.close();
-    }
-    return cached;
+    return connections.get(state, identity);
   };
 
   return {
@@ -110,9 +86,6 @@ export function cloudTokenSource(opts: CloudTokenSourceOptions): TokenSource {
       });
       return fromMachineToken(answer, Math.floor(now().getTime() / 1000));
     },
-    async close() {
-      await cached?.dispatcher.close();
-      cached = undefined;
-    },
+    close: () => connections.close(),
   };
 }
