@@ -12,7 +12,7 @@ import { AgentError, type Logger } from '../core/index.ts';
 import { clientIdOf } from './client-id.ts';
 import { dialError } from './dial-error.ts';
 import { resolveTarget } from './dial.ts';
-import { type MeterRoute, publishTraffic } from './meter.ts';
+import { type MeterRoute, publishRefusal, publishTraffic } from './meter.ts';
 import { replyOnResponse } from './reply.ts';
 import { type RoutePolicy, type UpstreamProxy, decideRoute } from './route.ts';
 import { type Target, formatTarget, parseAuthority } from './target.ts';
@@ -223,17 +223,7 @@ function refuse(
   wouldDeny: boolean,
 ): void {
   log.warn({ client, destination, route, code: err.code }, err.message);
-  publishTraffic({
-    client,
-    destination,
-    route,
-    kind: 'refusal',
-    sent: 0,
-    received: 0,
-    denied: err.code === 'ARCPROXY_DENIED',
-    wouldDeny,
-    code: err.code,
-  });
+  publishRefusal(err.code, { client, destination, route, wouldDeny });
   req.resume();
   replyOnResponse(res, err);
 }

@@ -59,6 +59,24 @@ export function publishTraffic(event: TrafficEvent): void {
   if (trafficChannel.hasSubscribers) trafficChannel.publish(event);
 }
 
+/** A refusal: counted under its code, as denied when the allow-list refused it. */
+export function publishRefusal(
+  code: ErrorCode,
+  where: { client?: string; destination?: string; route?: MeterRoute; wouldDeny?: boolean } = {},
+): void {
+  publishTraffic({
+    client: where.client ?? 'anonymous',
+    destination: where.destination ?? '-',
+    route: where.route ?? 'none',
+    kind: 'refusal',
+    sent: 0,
+    received: 0,
+    denied: code === 'ARCPROXY_DENIED',
+    wouldDeny: where.wouldDeny ?? false,
+    code,
+  });
+}
+
 /** An entry as kept in memory: times as epoch milliseconds, formatted only when a snapshot is taken. */
 type LiveEntry = Omit<MeterEntry, 'firstSeen' | 'lastSeen'> & { firstSeen: number; lastSeen: number };
 

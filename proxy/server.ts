@@ -5,7 +5,7 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { AgentError, type CloudProfile, type LocalConfig, type Logger } from '../core/index.ts';
 import { createForwardPools, handleForward } from './forward.ts';
-import { Meter, deniedDestinations, publishTraffic, toPrometheus, type MeterSnapshot } from './meter.ts';
+import { Meter, deniedDestinations, publishRefusal, toPrometheus, type MeterSnapshot } from './meter.ts';
 import { replyOnResponse, replyOnSocket } from './reply.ts';
 import { type RoutePolicy, buildPolicy } from './route.ts';
 import { isLoopbackHost } from './target.ts';
@@ -108,17 +108,7 @@ export function createArcProxy(options: ArcProxyOptions): ArcProxy {
       port,
       (err) => {
         log.warn({ path: (req.url ?? '/').split('?')[0], code: err.code }, err.message);
-        publishTraffic({
-          client: 'anonymous',
-          destination: '-',
-          route: 'none',
-          kind: 'refusal',
-          sent: 0,
-          received: 0,
-          denied: false,
-          wouldDeny: false,
-          code: err.code,
-        });
+        publishRefusal(err.code);
         replyOnResponse(res, err);
       },
     );
@@ -161,17 +151,7 @@ export function createArcProxy(options: ArcProxyOptions): ArcProxy {
   });
   const refuseRaw = (socket: net.Socket, err: AgentError) => {
     log.warn({ remotePort: socket.remotePort, code: err.code }, err.message);
-    publishTraffic({
-      client: 'anonymous',
-      destination: '-',
-      route: 'none',
-      kind: 'refusal',
-      sent: 0,
-      received: 0,
-      denied: false,
-      wouldDeny: false,
-      code: err.code,
-    });
+    publishRefusal(err.code);
     replyOnSocket(socket, err);
   };
 

@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import { AgentError, type Logger } from '../core/index.ts';
 import { clientIdOf } from './client-id.ts';
 import { type DialOptions, dial } from './dial.ts';
-import { type MeterRoute, publishTraffic } from './meter.ts';
+import { type MeterRoute, publishRefusal, publishTraffic } from './meter.ts';
 import { replyOnSocket } from './reply.ts';
 import { type RoutePolicy, decideRoute } from './route.ts';
 import { formatTarget, parseAuthority } from './target.ts';
@@ -56,17 +56,7 @@ export function handleConnect(req: IncomingMessage, socket: Socket, head: Buffer
   const target = parseAuthority(req.url ?? '');
   const refuse = (err: AgentError, destination: string, route: MeterRoute, wouldDeny = false) => {
     deps.log.warn({ client, destination, route, code: err.code }, err.message);
-    publishTraffic({
-      client,
-      destination,
-      route,
-      kind: 'refusal',
-      sent: 0,
-      received: 0,
-      denied: err.code === 'ARCPROXY_DENIED',
-      wouldDeny,
-      code: err.code,
-    });
+    publishRefusal(err.code, { client, destination, route, wouldDeny });
     replyOnSocket(socket, err);
   };
   if (!target) {
