@@ -1,7 +1,7 @@
 // A server for the HIMDS benchmark in its own process, printing `port N` once listening and exiting
 // when its stdin closes:
-//   himds DIR  HIMDS itself (schemas, header checks, agentconfig.json, the key-file challenge with a
-//              file per challenge, the token cache), home DIR/home, an in-process token source that
+//   himds DIR [TOKENS]  HIMDS itself (schemas, header checks, agentconfig.json, the key-file challenge with a
+//              file per challenge, the token cache), home DIR/home (challenges in TOKENS if given), an in-process token source that
 //              signs one 24-hour JWT (so every token request after the first is a cache hit);
 //   bare DIR   the baseline: a bare fastify app answering the same JSON bodies (DIR/compute.json,
 //              DIR/token.json) on the same paths; its token route answers 401 with a realm naming one
@@ -15,7 +15,7 @@ import { createLogger, resolveHome } from '../core/index.ts';
 import { collectMetadata } from '../services/himds/server.ts';
 import { startHimds, type TokenSource } from '../services/himds/server.ts';
 
-const [kind, dir = ''] = process.argv.slice(2);
+const [kind, dir = '', tokensDir] = process.argv.slice(2);
 const TOKEN_PATH = '/metadata/identity/oauth2/token';
 
 async function himds(): Promise<number> {
@@ -44,7 +44,14 @@ async function himds(): Promise<number> {
       };
     },
   };
-  const service = await startHimds({ home, log, port: 0, tokenSource, collectMetadata });
+  const service = await startHimds({
+    home,
+    log,
+    port: 0,
+    tokenSource,
+    collectMetadata,
+    ...(tokensDir ? { tokensDir } : {}),
+  });
   return service.address.port;
 }
 

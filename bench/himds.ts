@@ -13,7 +13,7 @@
 //      Operations per second count 200s; p99 is per round trip, as wrk measures it.
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseWrk } from './loads.ts';
@@ -24,6 +24,7 @@ const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const NODE_TS = [process.execPath, '--import', 'tsx'];
 const CONNECTIONS = 50;
 const TARGET = 0.7;
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
 const API = 'api-version=2020-06-01';
 const COMPUTE = `/metadata/instance/compute?${API}`;
 const TOKEN = `/metadata/identity/oauth2/token?${API}&resource=https%3A%2F%2Fvault.azure.net`;
@@ -37,7 +38,14 @@ function settings(env: NodeJS.ProcessEnv) {
       throw new Error(`${name}=${env[name]}: expected a whole number from 1 up`);
     return n;
   };
-  return { seconds: int('DURATION', 10), reps: int('REPS', 3), warmup: int('WARMUP', 3) };
+  // TOKENS_DIR: where HIMDS writes challenges (default <work>/home/tokens, on the disk of /tmp);
+  // e.g. a folder on tmpfs, to see the cost of the disk apart from the software's.
+  return {
+    seconds: int('DURATION', 10),
+    reps: int('REPS', 3),
+    warmup: int('WARMUP', 5),
+    tokensDir: env['TOKENS_DIR'] || undefined,
+  };
 }
 
 const metadataLua = `wrk.headers["Metadata"] = "true"\n`;
@@ -77,7 +85,27 @@ interface Result {
   /** Requests per second (metadata) or operations per second (token flow). */
   rate: number;
   p99Ms: number;
+  /** The server's CPU time (user + system) per request or operation, in microseconds. */
+  cpuUs: number;
   note: string;
+}
+
+/** User + system CPU seconds of a process so far (/proc/PID/stat fields 14 and 15, in clock ticks). */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/** Runs `load` and adds the server's CPU time per counted unit (request or operation). */
+async function withCpu(
+  svc: Service,
+  load: () => Promise<Omit<Result, 'cpuUs'> & { count: number }>,
+): Promise<Result> {
+  const before = await cpuSeconds(svc.pid);
+  const { count, ...r } = await load();
+  const used = (await cpuSeconds(svc.pid)) - before;
+  return { ...r, cpuUs: (used / count) * 1e6 };
 }
 
 async function wrk(url: string, script: string, seconds: number): Promise<{ out: string }> {
@@ -85,13 +113,14 @@ async function wrk(url: string, script: string, seconds: number): Promise<{ out:
   return { out: await runBounded(argv, (seconds + 20) * 1000) };
 }
 
-async function metadata(port: number, script: string, seconds: number): Promise<Result> {
+async function metadata(port: number, script: string, seconds: number) {
   const { out } = await wrk(`http://127.0.0.1:${port}${COMPUTE}`, script, seconds);
   const r = parseWrk(out);
-  return { rate: r.rps, p99Ms: r.p99Ms, note: r.problems };
+  const count = Number(/^\s*(\d+) requests in/m.exec(out)?.[1] ?? NaN);
+  return { rate: r.rps, p99Ms: r.p99Ms, note: r.problems, count };
 }
 
-async function tokenFlow(port: number, script: string, seconds: number): Promise<Result> {
+async function tokenFlow(port: number, script: string, seconds: number) {
   const { out } = await wrk(`http://127.0.0.1:${port}`, script, seconds);
   const r = parseWrk(out);
   const m = /^flow ok=(\d+) challenged=(\d+) other=(\d+) seconds=([\d.]+)$/m.exec(out);
@@ -99,7 +128,7 @@ async function tokenFlow(port: number, script: string, seconds: number): Promise
   const [ok, challenged, other, secs] = m.slice(1).map(Number) as [number, number, number, number];
   const note = other > 0 ? `${other} answers neither 200 nor 401` : '';
   if (ok === 0) throw new Error(`token flow: no 200 in ${challenged} challenges\n${out}`);
-  return { rate: ok / secs, p99Ms: r.p99Ms, note };
+  return { rate: ok / secs, p99Ms: r.p99Ms, note, count: ok };
 }
 
 async function prepare(work: string): Promise<void> {
@@ -150,12 +179,26 @@ function requireTools(): void {
 async function main(): Promise<void> {
   requireTools();
   const s = settings(process.env);
+  const loadBefore = loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
   const work = await mkdtemp(join(tmpdir(), 'bench-himds-'));
   const services: Service[] = [];
   try {
     await prepare(work);
     const start = (kind: 'himds' | 'bare') =>
-      startService(kind, [...NODE_TS, 'bench/himds-server.ts', kind, work], /^port (\d+)$/m, { cwd: ROOT });
+      startService(
+        kind,
+        [
+          ...NODE_TS,
+          'bench/himds-server.ts',
+          kind,
+          work,
+          ...(kind === 'himds' && s.tokensDir ? [s.tokensDir] : []),
+        ],
+        /^port (\d+)$/m,
+        { cwd: ROOT },
+      );
     const himds = await start('himds');
     services.push(himds);
     await captureBodies(himds.port, work);
@@ -181,13 +224,13 @@ async function main(): Promise<void> {
         ['himds', himds],
       ] as const) {
         say(`run ${rep}/${s.reps}: ${name}, metadata then token flow, ${s.seconds} s each`);
-        runs[name].meta.push(await metadata(svc.port, metaLua, s.seconds));
+        runs[name].meta.push(await withCpu(svc, () => metadata(svc.port, metaLua, s.seconds)));
         await sleep(500);
-        runs[name].flow.push(await tokenFlow(svc.port, flowLua, s.seconds));
+        runs[name].flow.push(await withCpu(svc, () => tokenFlow(svc.port, flowLua, s.seconds)));
         await sleep(500);
       }
     }
-    console.log(report(runs, s));
+    console.log(report(runs, { ...s, loadBefore }));
   } finally {
     for (const svc of services) await stopService(svc);
     await rm(work, { recursive: true, force: true });
@@ -196,9 +239,10 @@ async function main(): Promise<void> {
 
 function report(
   runs: Record<'bare' | 'himds', { meta: Result[]; flow: Result[] }>,
-  s: { seconds: number; reps: number },
+  s: { seconds: number; reps: number; loadBefore: string; tokensDir: string | undefined },
 ): string {
   const rows: string[][] = [];
+  const cpuRows: string[][] = [];
   const verdicts: boolean[] = [];
   for (const [load, key, unit] of [
     ['metadata (GET /metadata/instance/compute)', 'meta', 'req/s'],
@@ -225,6 +269,13 @@ function report(
       )} ms`,
       fmt(latency, 2),
     ]);
+    const cpu = median(b.map((r) => r.cpuUs)) / median(h.map((r) => r.cpuUs));
+    cpuRows.push([
+      load,
+      `${withRuns(b.map((r) => r.cpuUs))} us`,
+      `${withRuns(h.map((r) => r.cpuUs))} us`,
+      fmt(cpu, 2),
+    ]);
   }
   const notes = [...runs.bare.meta, ...runs.bare.flow, ...runs.himds.meta, ...runs.himds.flow]
     .map((r) => r.note)
@@ -233,6 +284,7 @@ function report(
     '',
     `HIMDS vs a bare fastify route answering the same JSON: wrk -t1 -c${CONNECTIONS}, ${s.seconds} s per run,`,
     `${s.reps} runs each (median, then each run), bare and HIMDS alternating, each server in its own process.`,
+    `HIMDS's challenge files: ${s.tokensDir ?? 'its home folder under the system temporary folder'}.`,
     'Token flow: one operation = GET without Authorization (401 + key file), client reads the file,',
     'GET with Authorization: Basic <contents> (200); HIMDS writes a fresh single-use key file per',
     'operation and serves the upstream token from its cache. The bare app makes the same two round trips',
@@ -244,6 +296,14 @@ function report(
       rows,
     ),
     '',
+    'Server CPU time (user + system, /proc) per request or operation; ratio bare / HIMDS. Less',
+    'sensitive than rates to other load on the machine, which the load averages below show.',
+    '',
+    renderTable(['load', 'bare CPU', 'HIMDS CPU', 'CPU ratio'], cpuRows),
+    '',
+    `machine: ${cpus().length} CPUs, load average ${s.loadBefore} before, ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} after`,
     notes.length
       ? `problems: ${notes.join('; ')}`
       : 'problems: none (every answer was the expected 200 or 401)',

@@ -10,16 +10,7 @@
 // each cheaper than a round trip through libuv's thread pool, and a challenge's file is complete
 // in the same step of the event loop that registers its secret.
 import { randomUUID } from 'node:crypto';
-import {
-  closeSync,
-  fchmodSync,
-  fchownSync,
-  ftruncateSync,
-  openSync,
-  renameSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, fchmodSync, fchownSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../core/index.ts';
 import { KEY_FILE_MODE, prepareTokensDir } from './tokens-dir.ts';
@@ -85,10 +76,10 @@ export function createKeyFiles(opts: {
       return recycle(path, secret); // gone (the folder was cleaned): try the next
     }
     try {
+      // Every secret has the same length, so the new one covers the spent one exactly.
       const fd = openSync(path, 'r+');
       try {
         writeSync(fd, secret, 0, secret.length, 0);
-        ftruncateSync(fd, secret.length);
       } finally {
         closeSync(fd);
       }

@@ -3,13 +3,13 @@
 // realm=<home>/tokens/<uuid>.key` with one `=`; the file holds a random secret well under 4096
 // bytes, mode 0640 and group himds, in a 0750 folder; unanswered, it expires and is removed; stale
 // files from earlier runs are removed at start, and nothing else in the folder is touched.
-import { mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HimdsService } from '../../../services/himds/server.ts';
 import { eventually, tempDir } from '../../helpers/world.ts';
-import { API, get, newHome, realmPath, startTestHimds, TOKEN } from './world.ts';
+import { API, get, newHome, realmPath, startTestHimds, tokenFlow, TOKEN } from './world.ts';
 
 const isRoot = process.getuid?.() === 0;
 let himds: HimdsService | undefined;
@@ -83,6 +83,24 @@ describe('the key-file challenge', () => {
     await eventually(() => !existsSync(realmPath(a)));
   });
 
+  it('takes the name of a used challenge off the disk at once, and never hands a path out twice', async () => {
+    const started = await startTestHimds();
+    himds = started.himds;
+    const paths = new Set<string>();
+    for (let i = 0; i < 5; i++) {
+      const { challenge, answer } = await tokenFlow(
+        himds.url,
+        `${API}&resource=https%3A%2F%2Fvault.azure.net`,
+      );
+      expect(answer.status).toBe(200);
+      expect(existsSync(realmPath(challenge))).toBe(false);
+      paths.add(realmPath(challenge));
+    }
+    expect(paths.size).toBe(5);
+    const left = (await readdir(started.home.tokens)).filter((f) => f.endsWith('.key'));
+    expect(left).toEqual([]);
+  });
+
   it('removes an unanswered challenge file after its time to live', async () => {
     const started = await startTestHimds({ challengeTtlMs: 1_000 });
     himds = started.himds;
@@ -96,12 +114,14 @@ describe('the key-file challenge', () => {
     await mkdir(home.tokens, { recursive: true });
     const old = join(home.tokens, '0b7c9a3e-1d2f-4e5a-8b6c-7d8e9f0a1b2c.key');
     const young = join(home.tokens, '1b7c9a3e-1d2f-4e5a-8b6c-7d8e9f0a1b2c.key');
+    const spent = join(home.tokens, '2b7c9a3e-1d2f-4e5a-8b6c-7d8e9f0a1b2c.used');
     const other = join(home.tokens, 'notes.txt');
-    for (const f of [old, young, other]) await writeFile(f, 'x');
+    for (const f of [old, young, spent, other]) await writeFile(f, 'x');
     const hourAgo = new Date(Date.now() - 3_600_000);
-    for (const f of [old, other]) await utimes(f, hourAgo, hourAgo);
+    for (const f of [old, spent, other]) await utimes(f, hourAgo, hourAgo);
     ({ himds } = await startTestHimds({ home }));
     expect(existsSync(old)).toBe(false);
+    expect(existsSync(spent)).toBe(false);
     expect(existsSync(young)).toBe(true); // young enough to be another HIMDS's open challenge
     expect(existsSync(other)).toBe(true);
   });

@@ -2,9 +2,8 @@
 // its own CA, `POST /v1/machines/token {resource}` over mutual TLS with the machine certificate
 // (cloud/README.md), answering RS256 JWTs signed with a key it publishes at `GET /jwks`.
 //
-// It has the interface a test needs from any cloud, so that moving the tests onto the real local
-// cloud (cloud/, arc-local-cloud) is one line: replace `startTestCloud()` with a function that
-// starts it and returns the same TestCloud (profile file, `enroll` = azcmagent connect, JWKS URL).
+// It has the interface a test needs from any cloud (CloudForTests), so that moving a test onto the
+// real local cloud (cloud/) is one line: startLocalCloudForTests() in local-cloud.ts instead.
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { randomUUID, X509Certificate } from 'node:crypto';
@@ -24,7 +23,8 @@ export interface EnrolledMachine {
   vmId: string;
 }
 
-export interface TestCloud {
+/** What HIMDS tests need from a cloud; local-cloud.ts gives the same from the real local cloud. */
+export interface CloudForTests {
   /** Path of the cloud profile file, as agentconfig.json names the cloud. */
   profilePath: string;
   profile: CloudProfile;
@@ -34,11 +34,14 @@ export interface TestCloud {
   jwksUrl: string;
   /** Connects `home` as a new machine: its identity under <home>/certs and agentconfig.json. */
   enroll(home: HomeLayout, state?: Partial<AgentState>): Promise<EnrolledMachine>;
+  close(): Promise<void>;
+}
+
+export interface TestCloud extends CloudForTests {
   /** Token requests the identity service has answered. */
   readonly tokenRequests: { resource: string; thumbprint: string }[];
   /** Seconds the tokens it signs live. */
   tokenLifetimeSeconds: number;
-  close(): Promise<void>;
 }
 
 export async function startTestCloud(): Promise<TestCloud> {

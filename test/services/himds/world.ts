@@ -14,7 +14,7 @@ import {
   type UpstreamToken,
 } from '../../../services/himds/server.ts';
 import { memoryLogger, startProxy, tempDir, type TestProxy } from '../../helpers/world.ts';
-import { startTestCloud, type EnrolledMachine, type TestCloud } from './test-cloud.ts';
+import { startTestCloud, type CloudForTests, type EnrolledMachine, type TestCloud } from './test-cloud.ts';
 
 export const API = 'api-version=2020-06-01';
 export const TOKEN = '/metadata/identity/oauth2/token';
@@ -166,19 +166,25 @@ export async function startTestHimds(
   return { himds, home, state, lines, source };
 }
 
-/** The whole path: HIMDS with its default token source, through the real Arc Proxy, to a test cloud. */
-export interface CloudWorld {
+/**
+ * The whole path: HIMDS with its default token source, through the real Arc Proxy, to a cloud: the
+ * test cloud by default, or the real local cloud with `startLocalCloudForTests` (local-cloud.ts).
+ */
+export interface CloudWorld<C extends CloudForTests = TestCloud> {
   himds: HimdsService;
   home: HomeLayout;
-  cloud: TestCloud;
+  cloud: C;
   proxy: TestProxy;
   machine: EnrolledMachine;
   lines: () => string;
   close(): Promise<void>;
 }
 
-export async function startCloudWorld(opts: Partial<HimdsServiceOptions> = {}): Promise<CloudWorld> {
-  const cloud = await startTestCloud();
+export async function startCloudWorld<C extends CloudForTests = TestCloud>(
+  opts: Partial<HimdsServiceOptions> = {},
+  startCloud: () => Promise<C> = startTestCloud as unknown as () => Promise<C>,
+): Promise<CloudWorld<C>> {
+  const cloud = await startCloud();
   const proxy = await startProxy({ cloud: cloud.profile });
   const home = await newHome();
   const machine = await cloud.enroll(home);
