@@ -12,10 +12,7 @@ const banner = {
   ].join('\n'),
 };
 
-const out = 'dist/azcmagent.js';
-await build({
-  entryPoints: ['cli/main.ts'],
-  outfile: out,
+const common = {
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -23,6 +20,13 @@ await build({
   sourcemap: 'linked',
   logLevel: 'warning',
   banner,
+};
+
+const out = 'dist/azcmagent.js';
+await build({
+  ...common,
+  entryPoints: ['cli/main.ts'],
+  outfile: out,
   // Comments out: V8 keeps the whole source in memory, as two-byte text if any character is not ASCII.
   minifyWhitespace: true,
   legalComments: 'external',
@@ -32,16 +36,5 @@ await chmod(out, 0o755);
 // The local cloud. better-sqlite3 stays outside the bundle: it loads a native addon from its own
 // package folder, so it is resolved from node_modules at run time.
 const cloudOut = 'dist/arc-local-cloud.js';
-await build({
-  entryPoints: ['cloud/main.ts'],
-  outfile: cloudOut,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  sourcemap: 'linked',
-  logLevel: 'warning',
-  external: ['better-sqlite3'],
-  banner,
-});
+await build({ ...common, entryPoints: ['cloud/main.ts'], outfile: cloudOut, external: ['better-sqlite3'] });
 await chmod(cloudOut, 0o755);

@@ -80,6 +80,26 @@ export function publishRefusal(
 /** An entry as kept in memory: times as epoch milliseconds, formatted only when a snapshot is taken. */
 type LiveEntry = Omit<MeterEntry, 'firstSeen' | 'lastSeen'> & { firstSeen: number; lastSeen: number };
 
+type Where = Pick<MeterEntry, 'client' | 'destination' | 'route'>;
+
+const entryKey = ({ client, destination, route }: Where): string =>
+  `${client}\u0000${destination}\u0000${route}`;
+
+const blankEntry = ({ client, destination, route }: Where, at: number): LiveEntry => ({
+  client,
+  destination,
+  route,
+  bytesSent: 0,
+  bytesReceived: 0,
+  tunnels: 0,
+  requests: 0,
+  denied: 0,
+  wouldDeny: 0,
+  errors: {},
+  firstSeen: at,
+  lastSeen: at,
+});
+
 export class Meter {
   private readonly entries = new Map<string, LiveEntry>();
   private since: number;
@@ -101,24 +121,11 @@ export class Meter {
   }
 
   record(e: TrafficEvent): void {
-    const key = `${e.client}\u0000${e.destination}\u0000${e.route}`;
+    const key = entryKey(e);
     const at = this.now();
     let entry = this.entries.get(key);
     if (!entry) {
-      entry = {
-        client: e.client,
-        destination: e.destination,
-        route: e.route,
-        bytesSent: 0,
-        bytesReceived: 0,
-        tunnels: 0,
-        requests: 0,
-        denied: 0,
-        wouldDeny: 0,
-        errors: {},
-        firstSeen: at,
-        lastSeen: at,
-      };
+      entry = blankEntry(e, at);
       this.entries.set(key, entry);
     }
     entry.bytesSent += e.sent;
@@ -142,21 +149,8 @@ export class Meter {
     for (const [key, e] of this.entries) live.set(key, { ...e, errors: { ...e.errors } });
     const now = this.now();
     for (const t of open) {
-      const key = `${t.client}\u0000${t.destination}\u0000${t.route}`;
-      const e = live.get(key) ?? {
-        client: t.client,
-        destination: t.destination,
-        route: t.route,
-        bytesSent: 0,
-        bytesReceived: 0,
-        tunnels: 0,
-        requests: 0,
-        denied: 0,
-        wouldDeny: 0,
-        errors: {},
-        firstSeen: now,
-        lastSeen: now,
-      };
+      const key = entryKey(t);
+      const e = live.get(key) ?? blankEntry(t, now);
       e.bytesSent += t.sent;
       e.bytesReceived += t.received;
       e.tunnels++;
@@ -175,7 +169,7 @@ export class Meter {
   restore(snapshot: MeterSnapshot): void {
     this.since = Date.parse(snapshot.since) || this.since;
     for (const e of snapshot.entries) {
-      this.entries.set(`${e.client}\u0000${e.destination}\u0000${e.route}`, {
+      this.entries.set(entryKey(e), {
         ...e,
         errors: { ...e.errors },
         firstSeen: Date.parse(e.firstSeen),
