@@ -3,7 +3,7 @@
 // Keys are matched case-insensitively, as the real agent does for proxy keys (1.46).
 import { link, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
+import { type FileWatcher, watchFile } from './watch-file.ts';
 import { basename, dirname, join } from 'node:path';
 import { Type, type Static, type TSchema } from 'typebox';
 import { Value } from 'typebox/value';
@@ -49,11 +49,16 @@ export const LocalConfigSchema = Type.Object(
       description: 'TCP ports that the Arc connectivity platform may connect to on this machine',
       allowed: 'a list of TCP ports from 1 to 65535, e.g. 22,6516',
     }),
-    'connection.type': Type.Union([Type.Literal('direct'), Type.Literal('gateway')], {
-      default: 'direct',
-      description: 'how the Arc Proxy reaches Azure',
-      allowed: 'direct (straight, or through proxy.url) or gateway (through the Arc gateway)',
-    }),
+    // `default` is what agents since 1.51 do: use the gateway the cloud associates with this machine.
+    'connection.type': Type.Union(
+      [Type.Literal('default'), Type.Literal('direct'), Type.Literal('gateway')],
+      {
+        default: 'default',
+        description: 'how the Arc Proxy reaches Azure',
+        allowed:
+          'default (through the Arc gateway when the cloud associates one with this machine, else direct), direct (never the gateway: straight, or through proxy.url) or gateway (through the Arc gateway)',
+      },
+    ),
     'proxy.url': Type.String({
       default: '',
       pattern: PROXY_URL_PATTERN,
@@ -253,13 +258,11 @@ async function keepBackup(path: string): Promise<void> {
   await rename(tmp, `${path}.bak`);
 }
 
-export interface ConfigWatcher {
-  close(): void;
-}
+export type ConfigWatcher = FileWatcher;
 
 /**
- * Calls `onChange` with the new configuration whenever localconfig.json changes on disk (inotify on
- * its folder, so atomic renames are seen). An invalid file goes to `onError`; the last good one stays.
+ * Calls `onChange` with the new configuration whenever localconfig.json changes on disk. An invalid
+ * file goes to `onError`; the last good one stays.
  */
 export function watchLocalConfig(
   path: string,
@@ -267,31 +270,5 @@ export function watchLocalConfig(
   onError: (err: unknown) => void,
   debounceMs = 50,
 ): ConfigWatcher {
-  const name = basename(path);
-  let timer: NodeJS.Timeout | undefined;
-  let generation = 0;
-  let closed = false;
-  // Only the newest read reports, and nothing reports after close().
-  const reload = () => {
-    timer = undefined;
-    const mine = ++generation;
-    const current = () => !closed && mine === generation;
-    readLocalConfig(path).then(
-      (config) => current() && onChange(config),
-      (err: unknown) => current() && onError(err),
-    );
-  };
-  const watcher: FSWatcher = watch(dirname(path), { persistent: false }, (_event, file) => {
-    if (file !== null && file !== name) return;
-    clearTimeout(timer);
-    timer = setTimeout(reload, debounceMs);
-  });
-  watcher.on('error', onError);
-  return {
-    close() {
-      closed = true;
-      clearTimeout(timer);
-      watcher.close();
-    },
-  };
+  return watchFile(path, readLocalConfig, onChange, onError, debounceMs);
 }

@@ -8,6 +8,8 @@ export * from './config-lock.ts';
 export * from './clouds.ts';
 export * from './http-client.ts';
 export * from './agent-state.ts';
+export * from './cloud-config.ts';
+export * from './watch-file.ts';
 export * from './version.ts';
 export * from './log-file.ts';
 export * from './service-env.ts';

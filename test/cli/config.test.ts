@@ -47,7 +47,7 @@ describe('azcmagent config list', () => {
         .split(' :')[1]!
         .trim();
     expect(value('proxy.bypass')).toBe('[]');
-    expect(value('connection.type')).toBe('direct');
+    expect(value('connection.type')).toBe('default');
     expect(value('extensions.agent.cpulimit')).toBe('5');
     expect(value('incomingconnections.enabled')).toBe('true');
     expect(readdirSync(home)).toEqual([]);
@@ -137,7 +137,7 @@ describe('azcmagent config set and get', () => {
     ['proxy.url', 'http://proxy.contoso.com/a/path', ['http://', 'https://']],
     ['proxy.url', 'proxy.contoso.com:8080', ['http://', 'https://']],
     ['proxy.bypass', 'ARM,https://management.azure.com', ['AAD', 'ARM', 'Arc', 'AMA', 'ArcData']],
-    ['connection.type', 'carrier-pigeon', ['direct', 'gateway']],
+    ['connection.type', 'carrier-pigeon', ['default', 'direct', 'gateway']],
     ['config.mode', 'partial', ['full', 'monitor']],
     ['extensions.enabled', 'yes', ['true or false']],
     ['incomingconnections.enabled', '1', ['true or false']],
@@ -317,7 +317,7 @@ describe('azcmagent config clear', () => {
     ['proxy.url', 'http://p:3128', '', '(empty)'],
     ['proxy.bypass', 'ARM', [], '[]'],
     ['extensions.agent.cpulimit', '50', 5, '5'],
-    ['connection.type', 'gateway', 'direct', 'direct'],
+    ['connection.type', 'gateway', 'default', 'default'],
     ['extensions.enabled', 'false', true, 'true'],
   ])('restores the default of %s', async (key, value, fallback, printed) => {
     const home = tempDir();
@@ -353,8 +353,8 @@ describe('azcmagent config info', () => {
     expect(all['connection.type']).toMatchObject({
       type: 'string',
       list: false,
-      default: 'direct',
-      values: ['direct', 'gateway'],
+      default: 'default',
+      values: ['default', 'direct', 'gateway'],
     });
     expect(all['extensions.agent.cpulimit']).toMatchObject({
       type: 'integer',
@@ -412,7 +412,7 @@ describe('a localconfig.json that is broken', () => {
     expect(other.stderr).toContain('connection.type');
     const repair = await run(home, 'config', 'clear', 'connection.type');
     expect(repair.code, repair.stderr).toBe(0);
-    expect(onDisk(home)).toMatchObject({ 'connection.type': 'direct', 'proxy.url': 'http://p:1' });
+    expect(onDisk(home)).toMatchObject({ 'connection.type': 'default', 'proxy.url': 'http://p:1' });
   });
 });
 

@@ -29,7 +29,7 @@ describe('readLocalConfig', () => {
     expect(config).toMatchObject({
       'proxy.url': '',
       'proxy.bypass': [],
-      'connection.type': 'direct',
+      'connection.type': 'default',
       'incomingconnections.enabled': true,
       'incomingconnections.ports': [],
       'extensions.enabled': true,

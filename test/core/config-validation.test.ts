@@ -23,7 +23,7 @@ describe('configuration values', () => {
     ['proxy.url', 'http://proxy.contoso.com/some/path', ['http://', 'https://']],
     ['proxy.bypass', ['Foo'], ['AAD', 'ARM', 'Arc', 'AMA', 'ArcData']],
     ['proxy.bypass', 'ARM', ['AAD', 'ARM', 'Arc', 'AMA', 'ArcData']],
-    ['connection.type', 'carrier-pigeon', ['direct', 'gateway']],
+    ['connection.type', 'carrier-pigeon', ['default', 'direct', 'gateway']],
     ['arcproxy.allowlist.mode', 'maybe', ['audit', 'enforce']],
     ['arcproxy.allowlist', ['not a host!'], ['host', 'host:port', '*.domain', '*.domain:port']],
     ['arcproxy.allowlist', ['https://example.com'], ['host', 'host:port', '*.domain']],
