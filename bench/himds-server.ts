@@ -3,6 +3,8 @@
 //   himds DIR [TOKENS]  HIMDS itself (schemas, header checks, agentconfig.json, the key-file challenge with a
 //              file per challenge, the token cache), home DIR/home (challenges in TOKENS if given), an in-process token source that
 //              signs one 24-hour JWT (so every token request after the first is a cache hit);
+//              BENCH_HIMDS_MAX_OUTSTANDING and BENCH_HIMDS_CHALLENGE_TTL_MS, when set, make room for the
+//              challenges that bench/himds.ts issues ahead of its cached-token load;
 //   bare DIR   the baseline: a bare fastify app answering the same JSON bodies (DIR/compute.json,
 //              DIR/token.json) on the same paths; its token route answers 401 with a realm naming one
 //              fixed key file (DIR/bare.key) when there is no Authorization, else 200.
@@ -44,8 +46,13 @@ async function himds(): Promise<number> {
       };
     },
   };
+  const int = (name: string) => (process.env[name] ? Number(process.env[name]) : undefined);
+  const maxOutstandingChallenges = int('BENCH_HIMDS_MAX_OUTSTANDING');
+  const challengeTtlMs = int('BENCH_HIMDS_CHALLENGE_TTL_MS');
   const service = await startHimds({
     home,
+    ...(maxOutstandingChallenges ? { maxOutstandingChallenges } : {}),
+    ...(challengeTtlMs ? { challengeTtlMs } : {}),
     log,
     port: 0,
     tokenSource,

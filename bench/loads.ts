@@ -56,6 +56,8 @@ export const absoluteUriScript = (originPort: number): string =>
 /** MB/s (10^6 bytes) of one curl download of the bulk body, directly or HTTP-inside-CONNECT through the proxy. */
 export async function runBulk(opts: {
   bulkPort: number;
+  /** The origin's name in the URL: 127.0.0.1 unless given. */
+  host?: string;
   proxyPort?: number;
   expectBytes: number;
 }): Promise<number> {
@@ -71,7 +73,7 @@ export async function runBulk(opts: {
       '-w',
       '%{speed_download} %{size_download} %{http_code}',
       ...proxy,
-      `http://127.0.0.1:${opts.bulkPort}/bulk`,
+      `http://${opts.host ?? '127.0.0.1'}:${opts.bulkPort}/bulk`,
     ],
     130_000,
   );
@@ -95,6 +97,8 @@ export async function runTunnelRate(opts: {
   node: readonly string[];
   proxyPort: number;
   originPort: number;
+  /** The origin's name in CONNECT: 127.0.0.1 unless given. */
+  host?: string;
   connections: number;
   seconds: number;
   cwd: string;
@@ -106,6 +110,7 @@ export async function runTunnelRate(opts: {
     String(opts.originPort),
     String(opts.connections),
     String(opts.seconds),
+    ...(opts.host ? [opts.host] : []),
   ];
   const out = await runBounded(argv, (opts.seconds + 20) * 1000, opts.cwd);
   return JSON.parse(out.trim().split('\n').pop() ?? '{}') as TunnelRateResult;

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { measureGatewayRoute } from './gateway.ts';
 import { absoluteUriScript, runBulk, runTunnelRate, runWrk } from './loads.ts';
 import { type Service, killAll, rssKiB, runBounded, sleep, startService, stopService } from './processes.ts';
 import { GOALS, type Results, type Sample, type Settling, type Target, report } from './report.ts';
@@ -27,6 +28,8 @@ interface Settings {
   bundle: string;
   /** Extra node flags for the proxy process only (e.g. --max-semi-space-size=4), space-separated. */
   proxyNodeFlags: string[];
+  /** The gateway route section (GATEWAY=0 skips it). */
+  gateway: boolean;
 }
 
 function readSettings(env: NodeJS.ProcessEnv): Settings {
@@ -44,6 +47,7 @@ function readSettings(env: NodeJS.ProcessEnv): Settings {
     bulkMiB: int('BULK_MB', 1024),
     bundle: resolve(ROOT, env['ARCPROXY_BUNDLE'] || 'dist/azcmagent.js'),
     proxyNodeFlags: (env['PROXY_NODE_FLAGS'] ?? '').split(/\s+/).filter(Boolean),
+    gateway: env['GATEWAY'] !== '0',
   };
 }
 
@@ -255,8 +259,27 @@ async function run(s: Settings, work: string): Promise<Results> {
   say(`load done; watching the proxy's RSS for ${GOALS.settleSeconds} s`);
   const settling = await watchSettling(w.proxy.pid);
   say(await meterSummary(w));
-  await Promise.all([w.proxy, w.origin, w.bulk].map((svc) => stopService(svc)));
-  return { samples, idleKiB, peakKiB, settling };
+  await stopService(w.proxy);
+  const gateway = s.gateway ? await gatewaySection(s, work, w) : undefined;
+  await Promise.all([w.origin, w.bulk].map((svc) => stopService(svc)));
+  return { samples, idleKiB, peakKiB, settling, ...(gateway ? { gateway } : {}) };
+}
+
+function gatewaySection(s: Settings, work: string, w: World) {
+  say('gateway route: a second Arc Proxy, connected to a local cloud through its Arc gateway');
+  return measureGatewayRoute({
+    work,
+    cwd: ROOT,
+    node: NODE_TS,
+    proxyArgv: [process.execPath, ...s.proxyNodeFlags, s.bundle],
+    originPort: w.origin.port,
+    bulkPort: w.bulk.port,
+    bulkMiB: s.bulkMiB,
+    reps: s.reps,
+    tunnelSeconds: s.tunnelSeconds,
+    connections: CONNECTIONS,
+    say,
+  });
 }
 
 process.on('exit', killAll);

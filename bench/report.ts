@@ -1,5 +1,6 @@
 // The benchmark's report: per-repetition samples of direct and the Arc Proxy become one table of
 // medians, ratios to direct and the issue's targets, with any failed requests called out under it.
+import type { GatewayResults, RouteName, RouteSample } from './gateway.ts';
 import type { SmallResult, TunnelRateResult } from './loads.ts';
 import { fmt, median, renderTable, withRuns } from './table.ts';
 
@@ -35,6 +36,7 @@ export interface Results {
   idleKiB: number;
   peakKiB: number;
   settling: Settling;
+  gateway?: GatewayResults;
 }
 
 const mib = (kib: number) => kib / 1024;
@@ -110,10 +112,35 @@ function failures(samples: Results['samples']): string {
   return lines.length ? `WARNING, failures during the run:\n${lines.join('\n')}\n` : '';
 }
 
+/** The gateway route against the direct route of the same Arc Proxy (the issue names no target). */
+function gatewayTable(g: GatewayResults): string {
+  const row = (metric: string, pick: (m: RouteSample) => number, digits: number) => {
+    const ratio = median(g.gateway.map((m, i) => pick(m) / pick(g.direct[i]!)));
+    const runs = (route: RouteName) => withRuns(g[route].map(pick), digits);
+    return [metric, runs('direct'), runs('gateway'), ratio.toFixed(2)];
+  };
+  const failed = (['direct', 'gateway'] as const).flatMap((route) =>
+    g[route].flatMap((m, i) =>
+      m.tunnels.err > 0 ? [`${route} route rep ${i + 1}, new tunnels: ${m.tunnels.err} failed`] : [],
+    ),
+  );
+  const table = renderTable(
+    ['metric (one Arc Proxy)', 'direct route', 'gateway route', 'ratio'],
+    [
+      row('bulk CONNECT tunnel, MB/s', (m) => m.bulkMBps, 0),
+      row('new tunnels/s', (m) => m.tunnels.rate, 0),
+      row('new tunnel p50 ms', (m) => m.tunnels.p50, 1),
+      row('new tunnel p99 ms', (m) => m.tunnels.p99, 1),
+    ],
+  );
+  return `${table}\n${failed.length ? `WARNING, failures during the run:\n${failed.join('\n')}\n` : ''}`;
+}
+
 export function report(r: Results, reps: number): string {
   const header = ['metric', 'direct', 'Arc Proxy', 'ratio', 'target', 'verdict'];
   const note =
     `median of ${reps} repetitions (runs in brackets); ratio = median of per-repetition Arc Proxy / direct ` +
     '(for latencies, lower is better); RSS = VmRSS of the proxy process.';
-  return `${renderTable(header, [...loadRows(r.samples), ...rssRows(r)])}\n${note}\n${failures(r.samples)}`;
+  const main = `${renderTable(header, [...loadRows(r.samples), ...rssRows(r)])}\n${note}\n${failures(r.samples)}`;
+  return r.gateway ? `${main}\n${gatewayTable(r.gateway)}` : main;
 }

@@ -1,15 +1,17 @@
 // The new-tunnel client of the proxy benchmark, proxy-bench.sh's connrate.js in its own process: CONC
-// loops each connect, `CONNECT 127.0.0.1:ORIGIN`, await 200, send one `Connection: close` GET and read
-// to EOF for SECS seconds (proxy port 0: straight to the origin, the baseline), then print one JSON line.
+// loops each connect, `CONNECT HOST:ORIGIN` (HOST 127.0.0.1 unless given: the gateway section names
+// the origin by a name its gateway serves), await 200, send one `Connection: close` GET and read to EOF
+// for SECS seconds (proxy port 0: straight to the origin, the baseline), then print one JSON line.
 import net from 'node:net';
 
-const [proxyPort = 0, originPort = 0, conc = 50, secs = 5] = process.argv.slice(2).map(Number);
+const [proxyPort = 0, originPort = 0, conc = 50, secs = 5] = process.argv.slice(2, 6).map(Number);
+const host = process.argv[6] ?? '127.0.0.1';
 const end = Date.now() + secs * 1000;
 const latencies: number[] = [];
 let ok = 0;
 let failed = 0;
-const GET = `GET / HTTP/1.1\r\nHost: 127.0.0.1:${originPort}\r\nConnection: close\r\n\r\n`;
-const CONNECT = `CONNECT 127.0.0.1:${originPort} HTTP/1.1\r\nHost: 127.0.0.1:${originPort}\r\n\r\n`;
+const GET = `GET / HTTP/1.1\r\nHost: ${host}:${originPort}\r\nConnection: close\r\n\r\n`;
+const CONNECT = `CONNECT ${host}:${originPort} HTTP/1.1\r\nHost: ${host}:${originPort}\r\n\r\n`;
 const STATUS_200 = /^HTTP\/1\.[01] 200/;
 
 function one(done: () => void): void {

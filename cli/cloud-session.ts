@@ -14,6 +14,8 @@ import { askService } from './service-status.ts';
 export interface CloudSession {
   cloud: CloudProfile;
   proxyUrl: string;
+  /** The cloud's CA (the profile's caFile), for clients of our own such as the machine's mutual TLS. */
+  ca: string | undefined;
   dispatcher: Dispatcher;
   close(): Promise<void>;
 }
@@ -39,5 +41,5 @@ export async function openCloudSession(home: HomeLayout, cloudName: string): Pro
   const proxyUrl = await arcProxyUrl(home);
   const ca = cloud.caFile ? await readFile(cloud.caFile, 'utf8') : undefined;
   const dispatcher = await createOutboundDispatcher({ proxyUrl, clientId: 'azcmagent', ca });
-  return { cloud, proxyUrl, dispatcher, close: () => dispatcher.close() };
+  return { cloud, proxyUrl, ca, dispatcher, close: () => dispatcher.close() };
 }

@@ -1,25 +1,46 @@
 // `azcmagent connect`: network pre-check through the Arc Proxy, a token, the ARM machine resource,
 // then the machine identity (key pair here, certificate from the identity service), then
 // agentconfig.json. Each failure exits with the real agent's code and says what to do.
+// With --gateway-id the machine onboards through an Arc gateway and is associated with it; the
+// sequence is in services/himds/gateway-onboarding.ts.
 import type { Command } from 'commander';
 import { generateKeyPair as generateKeyPairCb } from 'node:crypto';
 import { hostname } from 'node:os';
 import { promisify } from 'node:util';
-import { AgentError, readAgentState, resolveHome, writeAgentState, type HomeLayout } from '../core/index.ts';
+import {
+  AgentError,
+  readAgentState,
+  readLocalConfig,
+  resolveHome,
+  writeAgentState,
+  type CloudConfig,
+  type HomeLayout,
+} from '../core/index.ts';
 import { VERSION } from '../core/version.ts';
 import {
   armTokenFromSecret,
+  associateMachineWithGateway,
   collectMetadata,
   createMachine,
   deleteMachine,
+  gatewayFlags,
+  getGateway,
   instanceFingerprint,
   machineResourceId,
-  probe,
+  provisionalCloudConfig,
+  putCloudConfig,
   registerIdentity,
+  removeMachineIdentity,
+  restoreCloudConfig,
   saveMachineIdentity,
+  snapshotCloudConfig,
+  waitForProxyGateway,
+  type GatewayChoice,
 } from '../services/himds/index.ts';
+import { precheckNetwork } from './check/index.ts';
 import { openCloudSession, type CloudSession } from './cloud-session.ts';
 import { fail, printJson, type GlobalOptions } from './output.ts';
+import { askService } from './service-status.ts';
 
 interface ConnectOptions extends GlobalOptions {
   subscriptionId?: string;
@@ -34,6 +55,8 @@ interface ConnectOptions extends GlobalOptions {
   accessToken?: string;
   correlationId?: string;
   ignoreNetworkCheck?: boolean;
+  gatewayId?: string;
+  gatewayUrl?: string;
 }
 
 const generateKeyPair = promisify(generateKeyPairCb);
@@ -58,6 +81,11 @@ export function registerConnect(program: Command): void {
     .option('--access-token <token>', 'an Entra access token for ARM, instead of a service principal')
     .option('--correlation-id <guid>', 'a GUID that tracks this onboarding in telemetry')
     .option('--ignore-network-check', 'connect even when the network pre-check fails')
+    .option('--gateway-id <id>', 'ARM id of the Arc gateway to onboard through and associate with')
+    .option(
+      '--gateway-url <url>',
+      "the gateway's endpoint (https://...), when ARM can be reached only through the gateway",
+    )
     .action(async (_o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<ConnectOptions>();
       try {
@@ -113,28 +141,42 @@ async function connect(opts: ConnectOptions): Promise<void> {
   const existing = await readAgentState(home.agentConfig);
   if (existing) throw new AgentError('AGENT_ALREADY_CONNECTED', existing.resourceId);
   const { subscriptionId, resourceGroup, location, tenantId } = required(opts);
+  const gateway = gatewayFlags(opts.gatewayId, opts.gatewayUrl);
+  if (gateway) await refuseDirect(home);
   const tags = parseTags(opts.tags);
   const resourceName = opts.resourceName ?? hostname();
   const session = await openCloudSession(home, opts.cloud);
+  // A failed gateway onboarding leaves cloudconfig.json as it found it.
+  const before = gateway ? await snapshotCloudConfig(home) : undefined;
+  let connected = false;
   try {
     const regions = session.cloud.regions;
     if (regions && !regions.includes(location.toLowerCase())) {
       throw new AgentError('UNKNOWN_REGION', `${location} is not a region of ${session.cloud.name}`);
     }
-    await networkPrecheck(session, opts.ignoreNetworkCheck === true);
-    const token =
-      opts.accessToken ??
-      (await armTokenFromSecret({
-        ...session,
-        tenantId,
-        clientId: opts.servicePrincipalId!,
-        clientSecret: opts.servicePrincipalSecret!,
-      }));
+    let token: string | undefined;
+    const armToken = async () =>
+      (token ??=
+        opts.accessToken ??
+        (await armTokenFromSecret({
+          ...session,
+          tenantId,
+          clientId: opts.servicePrincipalId!,
+          clientSecret: opts.servicePrincipalSecret!,
+        })));
+    if (gateway) await routeThroughGateway(home, session, gateway, armToken);
+    await precheckNetwork({
+      home,
+      cloud: session.cloud,
+      region: location.toLowerCase(),
+      arcProxyUrl: session.proxyUrl,
+      ignore: opts.ignoreNetworkCheck === true,
+    });
     const id = machineResourceId(subscriptionId, resourceGroup, resourceName);
     const metadata = await collectMetadata();
     const machine = await createMachine({
       ...session,
-      token,
+      token: await armToken(),
       id,
       location: location.toLowerCase(),
       tags,
@@ -146,14 +188,19 @@ async function connect(opts: ConnectOptions): Promise<void> {
         machineFqdn: metadata.fqdn,
       },
     });
-    const issued = await registerOrRollBack(session, token, id, metadata);
-    await saveMachineIdentity(home, {
+    const issued = await registerOrRollBack(session, await armToken(), id, metadata);
+    const identity = {
       keyPem: issued.keyPem,
       certPem: issued.certificate,
       caPem: issued.caCertificate,
       renewAfter: issued.renewAfter,
       notAfter: issued.notAfter,
-    });
+    };
+    await saveMachineIdentity(home, identity);
+    const cloudConfig = gateway
+      ? await associateOrRollBack(home, session, await armToken(), id, gateway.id, identity)
+      : undefined;
+    const gatewayUrl = cloudConfig?.gateway?.url;
     const now = new Date().toISOString();
     await writeAgentState(home.agentConfig, {
       resourceName,
@@ -168,10 +215,65 @@ async function connect(opts: ConnectOptions): Promise<void> {
       connectedAt: now,
       status: 'Connected',
       certificateNotAfter: issued.notAfter,
+      ...(gatewayUrl ? { gatewayUrl } : {}),
     });
-    report(opts, home, machine.id ?? id, issued.vmId);
+    connected = true;
+    report(opts, home, machine.id ?? id, issued.vmId, cloudConfig?.gateway ?? undefined);
   } finally {
+    if (gateway && !connected) await restoreCloudConfig(home, before).catch(() => undefined);
     await session.close();
+  }
+}
+
+/** `connection.type direct` means never the gateway: onboarding through one would contradict it. */
+async function refuseDirect(home: HomeLayout): Promise<void> {
+  const config = await readLocalConfig(home.localConfig);
+  if (config['connection.type'] === 'direct')
+    throw new AgentError('CONFIG_CONFLICT', 'connection.type is direct, which never uses an Arc gateway', {
+      action:
+        'let the agent use the gateway first: azcmagent config set connection.type default (or gateway), then run connect again',
+    });
+}
+
+/**
+ * Before anything else goes out: the gateway's URL (from ARM unless given), a provisional
+ * cloudconfig.json naming it, and the running Arc Proxy switched onto it.
+ */
+async function routeThroughGateway(
+  home: HomeLayout,
+  session: CloudSession,
+  gateway: GatewayChoice,
+  armToken: () => Promise<string>,
+): Promise<void> {
+  const url =
+    gateway.url ?? (await getGateway({ ...session, token: await armToken(), id: gateway.id })).endpoint;
+  const chosen = { id: gateway.id, url };
+  await putCloudConfig(home, provisionalCloudConfig(chosen, session.cloud, new Date()));
+  const inUse = await waitForProxyGateway(async () => (await askService(home, 'arcproxy')).health, chosen);
+  if (!inUse)
+    process.stderr.write(
+      `azcmagent: the Arc Proxy does not report the gateway ${url} in use yet; continuing (check: azcmagent show)\n`,
+    );
+}
+
+/**
+ * The association (services/himds/gateway-association.ts); on failure the machine resource and
+ * identity go, as after a failed registration: a retry starts clean.
+ */
+async function associateOrRollBack(
+  home: HomeLayout,
+  session: CloudSession,
+  token: string,
+  machineId: string,
+  gatewayId: string,
+  identity: { certPem: string; keyPem: string },
+): Promise<CloudConfig> {
+  try {
+    return await associateMachineWithGateway({ ...session, home, token, machineId, gatewayId, identity });
+  } catch (err) {
+    await deleteMachine({ ...session, token, id: machineId }).catch(() => undefined);
+    await removeMachineIdentity(home).catch(() => undefined);
+    throw err;
   }
 }
 
@@ -198,35 +300,23 @@ async function registerOrRollBack(session: CloudSession, token: string, id: stri
   }
 }
 
-/** Every endpoint connect needs, through the Arc Proxy: any HTTP answer means reachable. */
-async function networkPrecheck(session: CloudSession, ignore: boolean): Promise<void> {
-  const { endpoints } = session.cloud;
-  const urls = [endpoints.login, endpoints.arm, endpoints.hisGlobal].filter(Boolean);
-  const results = await Promise.all(
-    urls.map(async (url) => {
-      const reason = await probe(url, session.dispatcher);
-      if (reason === undefined) return undefined;
-      const { host, hostname } = new URL(url);
-      return reason.includes('allow-list')
-        ? `${host}: refused by the Arc Proxy allow-list; allow it: azcmagent config set arcproxy.allowlist ${hostname}:443 --add`
-        : reason;
-    }),
-  );
-  const failures = results.filter((r): r is string => r !== undefined);
-  if (failures.length === 0) return;
-  if (ignore) {
-    process.stderr.write(
-      `azcmagent: network check failed, continuing (--ignore-network-check):\n  ${failures.join('\n  ')}\n`,
-    );
-    return;
-  }
-  throw new AgentError('NETWORK_CHECK_FAILED', failures.join('; '));
-}
-
-function report(opts: ConnectOptions, home: HomeLayout, resourceId: string, vmId: string | undefined): void {
+function report(
+  opts: ConnectOptions,
+  home: HomeLayout,
+  resourceId: string,
+  vmId: string | undefined,
+  gateway: { id: string; url: string } | undefined,
+): void {
   if (opts.json) {
-    printJson({ status: 'Connected', resourceId, vmId, home: home.root });
+    printJson({
+      status: 'Connected',
+      resourceId,
+      vmId,
+      home: home.root,
+      ...(gateway ? { gatewayId: gateway.id, gatewayUrl: gateway.url } : {}),
+    });
     return;
   }
   process.stdout.write(`INFO Connected machine to Azure\nINFO Machine resource: ${resourceId}\n`);
+  if (gateway) process.stdout.write(`INFO Arc gateway: ${gateway.url} (${gateway.id})\n`);
 }

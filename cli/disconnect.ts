@@ -1,10 +1,16 @@
 // `azcmagent disconnect [--force-local-only]`: deletes the machine resource in Azure (unless -f),
-// then the local identity and connection state. A failed delete keeps everything local and says
-// how to clean up this machine alone.
+// then the local identity and connection state, and cloudconfig.json (no machine, no gateway; the
+// association in ARM goes with the machine resource). A failed delete keeps everything local and
+// says how to clean up this machine alone.
 import type { Command } from 'commander';
 import { rm } from 'node:fs/promises';
 import { AgentError, readAgentState, resolveHome } from '../core/index.ts';
-import { armTokenFromSecret, deleteMachine, removeMachineIdentity } from '../services/himds/index.ts';
+import {
+  armTokenFromSecret,
+  deleteMachine,
+  removeCloudConfig,
+  removeMachineIdentity,
+} from '../services/himds/index.ts';
 import { openCloudSession } from './cloud-session.ts';
 import { fail, printJson, type GlobalOptions } from './output.ts';
 
@@ -70,6 +76,8 @@ async function disconnect(opts: DisconnectOptions): Promise<void> {
   }
   await removeMachineIdentity(home);
   await rm(home.agentConfig, { force: true });
+  // After agentconfig.json: a heartbeat in flight then finds no machine and writes nothing back.
+  await removeCloudConfig(home);
   if (opts.json)
     printJson({
       status: 'Disconnected',

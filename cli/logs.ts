@@ -13,10 +13,7 @@ import {
   AgentError,
   VERSION,
   createZipFile,
-  isAgentError,
   openCommandLog,
-  readAgentState,
-  readLocalConfig,
   redactDocument,
   redactText,
   resolveHome,
@@ -25,8 +22,7 @@ import {
 } from '../core/index.ts';
 import { adminSocket, meterFile, readMeterFile } from '../proxy/index.ts';
 import { fail, printJson, type GlobalOptions } from './output.ts';
-import { AGENT_SERVICES, askServices } from './service-status.ts';
-import { buildShow } from './show.ts';
+import { gatherShow } from './show.ts';
 
 interface LogsOptions extends GlobalOptions {
   output?: string;
@@ -145,22 +141,12 @@ async function meterEntry(home: HomeLayout): Promise<Entry> {
 
 /** What `azcmagent show -j` prints, computed in-process by show's own code (buildShow). */
 async function showEntry(home: HomeLayout): Promise<Entry> {
-  const settle = <T>(read: Promise<T>): Promise<T | AgentError> =>
-    read.catch((err: unknown) => (isAgentError(err) ? err : Promise.reject(err as Error)));
   try {
-    const [state, config, services] = await Promise.all([
-      settle(readAgentState(home.agentConfig)),
-      settle(readLocalConfig(home.localConfig)),
-      askServices(
-        home,
-        AGENT_SERVICES.map((s) => s.name),
-      ),
-    ]);
-    const result = buildShow({ home, state, config, services, env: process.env });
-    const problems = [state, config].filter(isAgentError).map((e) => e.toJSON());
+    const { result, problems } = await gatherShow(home);
+    const errors = problems.map((e) => e.toJSON());
     return {
       name: 'show.json',
-      data: json(redactDocument({ ...result, ...(problems.length ? { problems } : {}) })),
+      data: json(redactDocument({ ...result, ...(errors.length ? { problems: errors } : {}) })),
     };
   } catch (err) {
     return { name: 'show.json', data: json({ error: redactText((err as Error).message) }) };

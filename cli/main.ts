@@ -1,6 +1,7 @@
 // azcmagent: one file per command; this one only assembles them.
 import { Command, type Option } from 'commander';
 import { VERSION, flagsFromFile, readFlagsFile, type FlagSpec } from '../core/index.ts';
+import { registerCheck } from './check/index.ts';
 import { registerConfig } from './config.ts';
 import { registerConnect } from './connect.ts';
 import { registerDisconnect } from './disconnect.ts';
@@ -28,6 +29,7 @@ registerRun(program);
 registerProxy(program);
 registerConfig(program);
 registerShow(program);
+registerCheck(program);
 registerConnect(program);
 registerDisconnect(program);
 registerLogs(program);

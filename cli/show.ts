@@ -1,7 +1,7 @@
 // `azcmagent show [property ...]`: the machine's resource, the agent's status and proxy settings,
 // and whether each service runs, as the real agent's `show` prints them (reference section 2.3).
-// Needs no root: it reads agentconfig.json and localconfig.json (both 0644) and asks each service
-// over its socket. A file it cannot read is named on stderr with the fix; what could be read is
+// Needs no root: it reads agentconfig.json, localconfig.json and cloudconfig.json (all 0644) and
+// asks each service over its socket. A file it cannot read is named on stderr with the fix; what could be read is
 // still printed, and the exit code is that file's (70), as `ls` does with a directory it cannot open.
 import type { Command } from 'commander';
 import { join } from 'node:path';
@@ -11,14 +11,16 @@ import {
   VERSION,
   isAgentError,
   readAgentState,
+  readCloudConfig,
   readLocalConfig,
   redactSecrets,
   resolveHome,
   type AgentState,
+  type CloudConfig,
   type HomeLayout,
   type LocalConfig,
 } from '../core/index.ts';
-import { DEFAULT_PROXY_PORT } from '../proxy/index.ts';
+import { DEFAULT_PROXY_PORT, gatewayInEffect } from '../proxy/index.ts';
 import { alignedLines, displayProxyUrl, type Field } from './format.ts';
 import { fail, printJson, type GlobalOptions } from './output.ts';
 import {
@@ -54,6 +56,8 @@ export interface ShowResult {
   upstreamProxy: string;
   gatewayUrl: string;
   connectionType: string;
+  /** `gateway` or `direct` (straight or through the enterprise proxy); empty when a file could not be read. */
+  connectionTypeInEffect: '' | 'gateway' | 'direct';
   services: Record<ServiceName, ServiceState>;
 }
 
@@ -82,6 +86,7 @@ export const SHOW_FIELDS: readonly (readonly [string, FieldKey])[] = [
   ['Upstream Proxy', 'upstreamProxy'],
   ['Gateway URL', 'gatewayUrl'],
   ['Connection Type', 'connectionType'],
+  ['Connection Type In Effect', 'connectionTypeInEffect'],
 ];
 const SERVICES_HEADING = 'Dependent Service Status';
 const serviceLabel = (s: { name: string; title: string }) => `${s.title} (${s.name})`;
@@ -113,6 +118,22 @@ export function registerShow(program: Command): void {
 async function show(opts: GlobalOptions, properties: string[]): Promise<void> {
   const selection = select(properties);
   const home = resolveHome(opts.home, process.env);
+  const { result, services, problems } = await gatherShow(home);
+  print(opts, result, selection);
+  for (const s of services.filter((s) => s.state === 'unknown'))
+    process.stderr.write(`azcmagent: could not ask ${s.title} whether it is running: ${s.reason}\n`);
+  for (const p of problems)
+    process.stderr.write(`Error ${p.code}: ${redactSecrets(p.message)}\n  To fix: ${readAction(home, p)}\n`);
+  if (problems[0]) process.exitCode = problems[0].exitCode;
+}
+
+/**
+ * What `show` knows: the three files and the services' answers. A file that cannot be read is a
+ * problem to report, not a failure: the rest is still worth showing (also in the `logs` bundle).
+ */
+export async function gatherShow(
+  home: HomeLayout,
+): Promise<{ result: ShowResult; services: ServiceStatus[]; problems: AgentError[] }> {
   const problems: AgentError[] = [];
   const keep = <T>(read: Promise<T>): Promise<T | AgentError> =>
     read.catch((err: unknown) => {
@@ -120,21 +141,20 @@ async function show(opts: GlobalOptions, properties: string[]): Promise<void> {
       problems.push(err);
       return err;
     });
-  const [state, config, services] = await Promise.all([
+  const [state, config, cloudConfig, services] = await Promise.all([
     keep(readAgentState(home.agentConfig)),
     keep(readLocalConfig(home.localConfig)),
+    keep(readCloudConfig(home.cloudConfig)),
     askServices(
       home,
       AGENT_SERVICES.map((s) => s.name),
     ),
   ]);
-  const result = buildShow({ home, state, config, services, env: process.env });
-  print(opts, result, selection);
-  for (const s of services.filter((s) => s.state === 'unknown'))
-    process.stderr.write(`azcmagent: could not ask ${s.title} whether it is running: ${s.reason}\n`);
-  for (const p of problems)
-    process.stderr.write(`Error ${p.code}: ${redactSecrets(p.message)}\n  To fix: ${readAction(home, p)}\n`);
-  if (problems[0]) process.exitCode = problems[0].exitCode;
+  return {
+    result: buildShow({ home, state, config, cloudConfig, services, env: process.env }),
+    services,
+    problems,
+  };
 }
 
 function readAction(home: HomeLayout, err: AgentError): string {
@@ -192,14 +212,17 @@ interface ShowInputs {
   /** undefined: not connected; an error: agentconfig.json could not be read. */
   state: AgentState | undefined | AgentError;
   config: LocalConfig | AgentError;
+  /** cloudconfig.json: the Arc gateway the cloud associates with this machine; undefined: not read. */
+  cloudConfig?: CloudConfig | AgentError | undefined;
   services: ServiceStatus[];
   env: NodeJS.ProcessEnv;
 }
 
 /** The result from what was read; pure, so every field's rule is in one place. */
-export function buildShow({ home, state, config, services, env }: ShowInputs): ShowResult {
+export function buildShow({ home, state, config, cloudConfig, services, env }: ShowInputs): ShowResult {
   const connection = state instanceof AgentError ? undefined : state;
   const settings = config instanceof AgentError ? undefined : config;
+  const cloud = cloudConfig instanceof AgentError ? undefined : cloudConfig;
   const arcproxy = services.find((s) => s.name === 'arcproxy');
   const proxyPort =
     typeof arcproxy?.health?.['port'] === 'number' ? arcproxy.health['port'] : DEFAULT_PROXY_PORT;
@@ -228,8 +251,10 @@ export function buildShow({ home, state, config, services, env }: ShowInputs): S
     httpsProxy: arcproxy?.state === 'running' ? `http://localhost:${proxyPort}` : '',
     proxyBypassList: settings ? [...settings['proxy.bypass']] : [],
     upstreamProxy: settings ? upstreamProxy(settings, env, proxyPort) : '',
-    gatewayUrl: connection?.gatewayUrl ?? '',
+    gatewayUrl: cloud?.gateway?.url ?? '',
     connectionType: settings?.['connection.type'] ?? '',
+    connectionTypeInEffect:
+      settings && cloud ? (gatewayInEffect(settings['connection.type'], cloud) ? 'gateway' : 'direct') : '',
     services: serviceStates,
   };
 }
@@ -252,6 +277,32 @@ function upstreamProxy(config: LocalConfig, env: NodeJS.ProcessEnv, ownPort: num
   return displayProxyUrl(value);
 }
 
+/**
+ * A field as text: lists comma-separated, and the gateway rows explained where the bare value would
+ * mislead (JSON keeps the bare values: scripts read them, and docs/cli.md says what they mean).
+ */
+function textValue(result: ShowResult, key: FieldKey): string {
+  const gateway = result.connectionTypeInEffect === 'gateway';
+  switch (key) {
+    case 'proxyBypassList':
+      return gateway && result.proxyBypassList.length > 0
+        ? `${result.proxyBypassList.join(',')} (ignored: the Arc gateway is in use; gateway.bypass names what skips it)`
+        : result.proxyBypassList.join(',');
+    case 'connectionTypeInEffect':
+      if (result.connectionTypeInEffect === 'direct' && result.connectionType === 'gateway')
+        return 'direct (connection.type is gateway, but no Arc gateway is associated with this machine)';
+      if (
+        result.connectionTypeInEffect === 'direct' &&
+        result.connectionType === 'direct' &&
+        result.gatewayUrl
+      )
+        return 'direct (an Arc gateway is associated, but connection.type is direct)';
+      return result.connectionTypeInEffect;
+    default:
+      return result[key];
+  }
+}
+
 function print(opts: GlobalOptions, result: ShowResult, selection: Selection): void {
   const fields = SHOW_FIELDS.filter(([, key]) => selection.fields.has(key));
   const services = AGENT_SERVICES.filter((s) => selection.services.has(s.name));
@@ -262,10 +313,7 @@ function print(opts: GlobalOptions, result: ShowResult, selection: Selection): v
     printJson(out);
     return;
   }
-  const lines: Field[] = fields.map(([display, key]) => {
-    const value = result[key];
-    return { name: display, value: Array.isArray(value) ? value.join(',') : value };
-  });
+  const lines: Field[] = fields.map(([display, key]) => ({ name: display, value: textValue(result, key) }));
   if (services.length > 0) {
     lines.push({ name: SERVICES_HEADING });
     for (const s of services)

@@ -7,9 +7,18 @@ export const MACHINE_API_VERSIONS = ['2021-05-20', '2022-12-27', '2024-07-10'] a
 
 const WELL_FORMED = /^\d{4}-\d{2}-\d{2}(-preview|-beta|-alpha|-privatepreview)?$/i;
 
+/** What the gateway and settings/default API has been published as (az arcgateway, Update-AzArcSetting). */
+export const GATEWAY_API_VERSIONS = [
+  '2024-05-20-preview',
+  '2024-07-31-preview',
+  '2024-11-10-preview',
+  '2025-01-13',
+] as const;
+
 export function checkApiVersion(
   value: string | undefined,
   supported: readonly string[] = MACHINE_API_VERSIONS,
+  type = 'machines',
 ): void {
   const list = supported.map((v) => `'${v}'`).join(', ');
   if (value === undefined || value === '')
@@ -25,6 +34,6 @@ export function checkApiVersion(
   if (!supported.includes(value.toLowerCase()))
     throw new CloudError(
       'NoRegisteredProviderFound',
-      `No registered resource provider found for API version '${value}' and type 'machines'. The supported api-versions are ${list}.`,
+      `No registered resource provider found for API version '${value}' and type '${type}'. The supported api-versions are ${list}.`,
     );
 }

@@ -9,6 +9,7 @@ import { Type } from 'typebox';
 import type { Logger } from '../core/index.ts';
 import { armRoutes, type ArmRoutesOptions } from './arm-routes.ts';
 import { CloudError } from './errors.ts';
+import { gatewayArmRoutes, type GatewayArmRoutesOptions } from './gateway-arm-routes.ts';
 import { identityRoutes, type IdentityRoutesOptions } from './identity-routes.ts';
 import { loginRoutes, type LoginRoutesOptions } from './login-routes.ts';
 import { ARM_ENDPOINT, LOCAL_HOSTS } from './profile.ts';
@@ -18,6 +19,8 @@ export interface BuildAppOptions {
   tls: { keyPem: string; certPem: string; caPem: string };
   login: LoginRoutesOptions;
   arm: ArmRoutesOptions;
+  /** ARM for gateways and settings/default (default: the machine routes' options). */
+  gatewayArm?: GatewayArmRoutesOptions;
   identity: IdentityRoutesOptions;
 }
 
@@ -76,6 +79,7 @@ export function buildApp(opts: BuildAppOptions): CloudApp {
 
   void app.register(loginRoutes, opts.login);
   void app.register(armRoutes, opts.arm);
+  void app.register(gatewayArmRoutes, opts.gatewayArm ?? opts.arm);
   void app.register(identityRoutes, opts.identity);
   return app;
 }

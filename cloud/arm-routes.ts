@@ -3,9 +3,9 @@
 // nextLink, and ARM's error contract. Every resource group of the cloud's one subscription exists.
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
-import { checkApiVersion } from './api-version.ts';
+import { checkApiVersion, MACHINE_API_VERSIONS } from './api-version.ts';
 import { requireBearer, setChallenge } from './bearer.ts';
 import { CloudError, ErrorBodySchema, toCloudError } from './errors.ts';
 import {
@@ -60,19 +60,19 @@ const MachineBody = Type.Object(
 
 const MachineList = Type.Object({ value: Type.Array(Machine), nextLink: Type.Optional(Type.String()) });
 
-const Query = Type.Object(
+export const Query = Type.Object(
   { 'api-version': Type.Optional(Type.String()), $skiptoken: Type.Optional(Type.String()) },
   { additionalProperties: true },
 );
-const SubParams = Type.Object({ subscriptionId: Type.String() });
-const GroupParams = Type.Object({ subscriptionId: Type.String(), resourceGroup: Type.String() });
+export const SubParams = Type.Object({ subscriptionId: Type.String() });
+export const GroupParams = Type.Object({ subscriptionId: Type.String(), resourceGroup: Type.String() });
 const MachineParams = Type.Object({
   subscriptionId: Type.String(),
   resourceGroup: Type.String(),
   name: Type.String(),
 });
 
-const errors = {
+export const armErrors = {
   400: ErrorBodySchema,
   401: ErrorBodySchema,
   404: ErrorBodySchema,
@@ -80,8 +80,50 @@ const errors = {
   412: ErrorBodySchema,
 };
 
-const MACHINES = '/providers/Microsoft.HybridCompute/machines';
-const GROUP = '/subscriptions/:subscriptionId/resourceGroups/:resourceGroup';
+export const MACHINES = '/providers/Microsoft.HybridCompute/machines';
+export const GROUP = '/subscriptions/:subscriptionId/resourceGroups/:resourceGroup';
+
+/**
+ * ARM's preamble for every request of a resource type, in ARM's order: who are you, then which API,
+ * then which subscription. Also the request and correlation ids ARM puts on every answer.
+ */
+export function armOnRequest(
+  opts: { tokens: TokenIssuer; subscriptionId: string; now: () => Date },
+  versions: readonly string[],
+  type: string,
+): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
+  return async (request, reply) => {
+    const correlation = request.headers['x-ms-correlation-request-id'];
+    void reply
+      .header('x-ms-request-id', randomUUID())
+      .header('x-ms-correlation-request-id', typeof correlation === 'string' ? correlation : randomUUID());
+    await requireBearer(request, opts.tokens, ARM_AUDIENCES, opts.now());
+    checkApiVersion((request.query as Static<typeof Query>)['api-version'], versions, type);
+    const { subscriptionId } = request.params as Partial<Static<typeof SubParams>>;
+    if (subscriptionId !== undefined && subscriptionId.toLowerCase() !== opts.subscriptionId.toLowerCase())
+      throw new CloudError(
+        'SubscriptionNotFound',
+        `The subscription '${subscriptionId}' could not be found.`,
+      );
+  };
+}
+
+/** ARM's error contract: `{"error":{"code","message"}}`, the Bearer challenge on 401s, 500s logged. */
+export function armErrorHandler(tokens: TokenIssuer) {
+  return (err: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const e = toCloudError(err);
+    if (e.status >= 500) request.log.error({ err }, 'ARM request failed');
+    setChallenge(reply, tokens.tenantId, e);
+    return reply.code(e.status).send(e.toJSON());
+  };
+}
+
+/** The next page's link: the same URL with $skiptoken moved on. */
+export function nextLink(request: FastifyRequest, offset: number): string {
+  const next = new URL(request.url, `https://${request.host}`);
+  next.searchParams.set('$skiptoken', String(offset));
+  return next.toString();
+}
 
 export const armRoutes: FastifyPluginCallbackTypebox<ArmRoutesOptions> = (app, opts, done) => {
   const { store, tokens, now } = opts;
@@ -93,28 +135,8 @@ export const armRoutes: FastifyPluginCallbackTypebox<ArmRoutesOptions> = (app, o
     return renderMachine(m, { status, lastStatusChange: since }, tokens.tenantId);
   };
 
-  // ARM's order: who are you, then which API, then which subscription.
-  app.addHook('onRequest', async (request, reply) => {
-    const correlation = request.headers['x-ms-correlation-request-id'];
-    void reply
-      .header('x-ms-request-id', randomUUID())
-      .header('x-ms-correlation-request-id', typeof correlation === 'string' ? correlation : randomUUID());
-    await requireBearer(request, tokens, ARM_AUDIENCES, now());
-    checkApiVersion((request.query as Static<typeof Query>)['api-version']);
-    const { subscriptionId } = request.params as Partial<Static<typeof SubParams>>;
-    if (subscriptionId !== undefined && subscriptionId.toLowerCase() !== opts.subscriptionId.toLowerCase())
-      throw new CloudError(
-        'SubscriptionNotFound',
-        `The subscription '${subscriptionId}' could not be found.`,
-      );
-  });
-
-  app.setErrorHandler((err, request, reply) => {
-    const e = toCloudError(err);
-    if (e.status >= 500) request.log.error({ err }, 'ARM request failed');
-    setChallenge(reply, tokens.tenantId, e);
-    return reply.code(e.status).send(e.toJSON());
-  });
+  app.addHook('onRequest', armOnRequest(opts, MACHINE_API_VERSIONS, 'machines'));
+  app.setErrorHandler(armErrorHandler(tokens));
 
   /** One page of a list, and the link to the next if there is more. */
   const page = (request: FastifyRequest, resourceGroup?: string) => {
@@ -128,14 +150,12 @@ export const armRoutes: FastifyPluginCallbackTypebox<ArmRoutesOptions> = (app, o
     });
     const value = rows.slice(0, opts.pageSize).map(view);
     if (rows.length <= opts.pageSize) return { value };
-    const next = new URL(request.url, `https://${request.host}`);
-    next.searchParams.set('$skiptoken', String(offset + opts.pageSize));
-    return { value, nextLink: next.toString() };
+    return { value, nextLink: nextLink(request, offset + opts.pageSize) };
   };
 
   app.get(
     `/subscriptions/:subscriptionId${MACHINES}`,
-    { schema: { params: SubParams, querystring: Query, response: { 200: MachineList, ...errors } } },
+    { schema: { params: SubParams, querystring: Query, response: { 200: MachineList, ...armErrors } } },
     (request, reply) => {
       void reply.send(page(request));
     },
@@ -143,7 +163,7 @@ export const armRoutes: FastifyPluginCallbackTypebox<ArmRoutesOptions> = (app, o
 
   app.get(
     `${GROUP}${MACHINES}`,
-    { schema: { params: GroupParams, querystring: Query, response: { 200: MachineList, ...errors } } },
+    { schema: { params: GroupParams, querystring: Query, response: { 200: MachineList, ...armErrors } } },
     (request, reply) => {
       const { resourceGroup } = request.params;
       checkNames(resourceGroup);
@@ -164,7 +184,7 @@ export const armRoutes: FastifyPluginCallbackTypebox<ArmRoutesOptions> = (app, o
 
   app.get(
     `${GROUP}${MACHINES}/:name`,
-    { schema: { params: MachineParams, querystring: Query, response: { 200: Machine, ...errors } } },
+    { schema: { params: MachineParams, querystring: Query, response: { 200: Machine, ...armErrors } } },
     (request, reply) => {
       void reply.send(view(found(request.params)));
     },
@@ -177,7 +197,7 @@ export const armRoutes: FastifyPluginCallbackTypebox<ArmRoutesOptions> = (app, o
         params: MachineParams,
         querystring: Query,
         body: MachineBody,
-        response: { 200: Machine, 201: Machine, ...errors },
+        response: { 200: Machine, 201: Machine, ...armErrors },
       },
     },
     async (request, reply) => {
@@ -241,7 +261,7 @@ export const armRoutes: FastifyPluginCallbackTypebox<ArmRoutesOptions> = (app, o
         params: MachineParams,
         querystring: Query,
         // 200 and 204 carry no body, as ARM's; only the refusals have one.
-        response: { 200: Type.Unknown({ description: 'no body' }), 204: Type.Unknown(), ...errors },
+        response: { 200: Type.Unknown({ description: 'no body' }), 204: Type.Unknown(), ...armErrors },
       },
     },
     async (request, reply) => {

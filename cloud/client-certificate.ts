@@ -1,4 +1,4 @@
-// Mutual TLS for the identity service's machine routes. The TLS layer asks every client for a
+// Mutual TLS for the identity service's machine routes (and the Arc gateway's CONNECTs). The TLS layer asks every client for a
 // certificate but lets connections without one through (requestCert, rejectUnauthorized false), so
 // the other routes on the port keep working for clients without one; these routes check it
 // themselves, against the injected clock: issued by our CA, valid now, issued to a machine that
@@ -11,8 +11,11 @@ import { CloudError } from './errors.ts';
 import type { CertificateRecord, CloudStore, MachineRecord } from './store.ts';
 
 /** The certificate the client presented on this connection, if any. */
-export function peerCertificate(request: FastifyRequest): X509Certificate | undefined {
-  const socket = request.raw.socket as Partial<TLSSocket>;
+export const peerCertificate = (request: FastifyRequest): X509Certificate | undefined =>
+  socketCertificate(request.raw.socket as Partial<TLSSocket>);
+
+/** The same for a bare socket (the gateway's CONNECT handler owns the socket, not a request). */
+export function socketCertificate(socket: Partial<TLSSocket>): X509Certificate | undefined {
   if (typeof socket.getPeerCertificate !== 'function') return undefined; // inject(), or plain HTTP
   const peer = socket.getPeerCertificate(false);
   if (!peer?.raw) return undefined;

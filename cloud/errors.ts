@@ -33,6 +33,8 @@ const cloudCodes = {
   InvalidPublicKey: 400,
   InvalidCertificateRequest: 400,
   CloneDetected: 429,
+  // ARM: gateways and settings/default.
+  InvalidGatewayResourceId: 400,
   // Anything else.
   NotFound: 404,
   InternalServerError: 500,
@@ -53,6 +55,41 @@ export class CloudError extends Error {
   }
 
   toJSON(): { error: { code: CloudErrorCode; message: string } } {
+    return { error: { code: this.code, message: this.message } };
+  }
+}
+
+/**
+ * The Arc gateway's refusals of a CONNECT (its own port, cloud/README.md "The Arc gateway"): the
+ * status line, the code in the x-arc-gateway-error header and the same `{"error":{"code","message"}}`
+ * body. Apart from cloudCodes because the same names answer other statuses here: a gateway refuses a
+ * tunnel (403), where the identity service asks for credentials (401).
+ */
+const gatewayCodes = {
+  ClientCertificateRequired: 403,
+  InvalidClientCertificate: 403,
+  MachineNotAssociated: 403,
+  TargetNotAllowed: 403,
+  BadRequest: 400,
+  TargetUnreachable: 502,
+  TargetTimeout: 504,
+} as const satisfies Record<string, number>;
+
+export type GatewayErrorCode = keyof typeof gatewayCodes;
+
+export class GatewayError extends Error {
+  readonly code: GatewayErrorCode;
+  constructor(code: GatewayErrorCode, message: string) {
+    super(message);
+    this.name = 'GatewayError';
+    this.code = code;
+  }
+
+  get status(): number {
+    return gatewayCodes[this.code];
+  }
+
+  toJSON(): { error: { code: GatewayErrorCode; message: string } } {
     return { error: { code: this.code, message: this.message } };
   }
 }

@@ -4,6 +4,7 @@
 // its managed identity. A heartbeat with the right certificate but another instance fingerprint is
 // a clone: 429 (../shared/reference/arc-cli-proxy-gateway.md section 8).
 import type { KeyObject, X509Certificate } from 'node:crypto';
+import type { GatewayConfig } from '../core/index.ts';
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { commonName, issueCertificate, readCertificate } from '../certs/index.ts';
@@ -12,6 +13,7 @@ import { authenticateMachine, peerCertificate, type AuthenticatedMachine } from 
 import { ARM_AUDIENCES } from './arm-routes.ts';
 import { CloudError, toCloudError } from './errors.ts';
 import {
+  CloudConfigAnswer,
   HeartbeatAnswer,
   HeartbeatBody,
   identityErrors,
@@ -39,6 +41,8 @@ export interface IdentityRoutesOptions {
   heartbeatIntervalSeconds: number;
   identityTokenLifetimeSeconds: number;
   disconnectAfterMs: number;
+  /** The gateway a machine's settings/default names now, as the machine is told (null: none). */
+  gatewayOf: (machineKey: string) => GatewayConfig | null;
   now: () => Date;
 }
 
@@ -193,7 +197,19 @@ export const identityRoutes: FastifyPluginCallbackTypebox<IdentityRoutesOptions>
         certificateRenewAfter: renewAt.toISOString(),
         renewNow: at.getTime() >= renewAt.getTime(),
         heartbeatIntervalSeconds: opts.heartbeatIntervalSeconds,
+        gateway: opts.gatewayOf(machine.key),
       });
+    },
+  );
+
+  // What the cloud says about how this machine reaches it (the agent's cloudconfig.json), read at
+  // connect and whenever the agent wants it without waiting for a heartbeat.
+  app.get(
+    '/v1/machines/cloudconfig',
+    { schema: { response: { 200: CloudConfigAnswer, ...identityErrors } } },
+    (request, reply) => {
+      const { machine } = machineOf(request);
+      void reply.send({ gateway: opts.gatewayOf(machine.key) });
     },
   );
 

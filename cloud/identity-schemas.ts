@@ -47,6 +47,12 @@ export const RegisterAnswer = Type.Object({
   heartbeatIntervalSeconds: Type.Integer(),
 });
 export const RenewAnswer = Type.Object(Issued);
+/** The machine's gateway now (core/cloud-config.ts's shape), or null. */
+export const MachineGateway = Type.Union([
+  Type.Object({ id: Type.String(), url: Type.String(), endpoints: Type.Array(Type.String()) }),
+  Type.Null(),
+]);
+export const CloudConfigAnswer = Type.Object({ gateway: MachineGateway });
 export const HeartbeatAnswer = Type.Object({
   status: Type.Union([Type.Literal('Connected'), Type.Literal('Disconnected'), Type.Literal('Expired')]),
   serverTime: Type.String(),
@@ -55,6 +61,7 @@ export const HeartbeatAnswer = Type.Object({
   certificateRenewAfter: Type.String(),
   renewNow: Type.Boolean(),
   heartbeatIntervalSeconds: Type.Integer(),
+  gateway: MachineGateway,
 });
 export const TokenAnswer = Type.Object({
   access_token: Type.String(),

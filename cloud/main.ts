@@ -1,11 +1,11 @@
-// arc-local-cloud: the local cloud as a process. Prints one readiness line on stdout naming the
-// port and the files it wrote, logs to DIR/cloud.log (or stderr), and stops cleanly on SIGTERM/SIGINT.
+// arc-local-cloud: the local cloud as a process. Prints a readiness line on stdout naming the
+// port and the files it wrote (and a line naming the Arc gateway), logs to DIR/cloud.log (or stderr), and stops cleanly on SIGTERM/SIGINT.
 import { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { pino } from 'pino';
 import { AgentError, createLogger, redactSecrets } from '../core/index.ts';
-import { DEFAULT_PORT, startLocalCloud } from './index.ts';
+import { DEFAULT_GATEWAY_PORT, DEFAULT_PORT, startLocalCloud } from './index.ts';
 
 const STOP_MS = 10_000;
 
@@ -17,8 +17,30 @@ interface Flags {
   renewDays: string;
   disconnectAfter: string;
   heartbeatInterval: string;
+  gatewayPort?: string;
+  gatewayHost?: string;
+  gatewayAllow?: string;
+  gatewayResolve?: string;
   logLevel: string;
   logStderr?: boolean;
+}
+
+const list = (text: string) =>
+  text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+
+/** `host=address:port,...`: names the gateway resolves itself (a lab's or a benchmark's origins). */
+function resolveMap(text: string): Record<string, string> {
+  const map: Record<string, string> = {};
+  for (const entry of list(text)) {
+    const m = /^([^=\s]+)=(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(entry);
+    if (!m)
+      throw new AgentError('ARGUMENT_INVALID', `--gateway-resolve ${entry}: expected host=address:port`);
+    map[m[1]!.toLowerCase()] = `${m[2]}:${m[3]}`;
+  }
+  return map;
 }
 
 const number = (flag: string, text: string): number => {
@@ -44,6 +66,10 @@ async function main(flags: Flags): Promise<void> {
     renewDays: number('--renew-days', flags.renewDays),
     disconnectAfterSeconds: number('--disconnect-after', flags.disconnectAfter),
     heartbeatIntervalSeconds: number('--heartbeat-interval', flags.heartbeatInterval),
+    ...(flags.gatewayPort !== undefined ? { gatewayPort: number('--gateway-port', flags.gatewayPort) } : {}),
+    ...(flags.gatewayHost !== undefined ? { gatewayHost: flags.gatewayHost } : {}),
+    ...(flags.gatewayAllow !== undefined ? { gatewayAllow: list(flags.gatewayAllow) } : {}),
+    ...(flags.gatewayResolve !== undefined ? { gatewayResolve: resolveMap(flags.gatewayResolve) } : {}),
     log,
   });
   let stopping = false;
@@ -68,7 +94,9 @@ async function main(flags: Flags): Promise<void> {
   process.on('SIGINT', stop);
   process.stdout.write(
     `arc-local-cloud: ready on ${cloud.url} (profile ${cloud.files.profile}, connect config ${cloud.files.connect}, CA ${cloud.files.ca}, log ${flags.logStderr ? 'stderr' : logFile})\n` +
-      `arc-local-cloud: connect a machine with: azcmagent connect --config ${cloud.files.connect}\n`,
+      `arc-local-cloud: Arc gateway ${cloud.gateway.url} on ${cloud.gateway.address} (id ${cloud.gateway.id})\n` +
+      `arc-local-cloud: connect a machine with: azcmagent connect --config ${cloud.files.connect}` +
+      ` (through the gateway: --config ${cloud.files.connectGateway})\n`,
   );
 }
 
@@ -81,6 +109,16 @@ const program = new Command('arc-local-cloud')
   .option('--renew-days <days>', 'renew machine certificates when this many days or fewer remain', '45')
   .option('--disconnect-after <seconds>', 'Disconnected after this long without a heartbeat', '900')
   .option('--heartbeat-interval <seconds>', 'heartbeat interval the cloud asks of agents', '300')
+  .option('--gateway-port <port>', `Arc gateway port (default ${DEFAULT_GATEWAY_PORT}; 0 when --port is 0)`)
+  .option('--gateway-host <address>', 'address the Arc gateway listens on (default: --host)')
+  .option(
+    '--gateway-allow <patterns>',
+    'extra destinations the gateway serves, comma-separated (host[:port], *.domain[:port])',
+  )
+  .option(
+    '--gateway-resolve <entries>',
+    'names the gateway resolves itself, comma-separated host=address:port (e.g. origin.lab.test=127.0.0.1:8080)',
+  )
   .option('--log-level <level>', 'fatal, error, warn, info or debug', 'info')
   .option('--log-stderr', 'log to stderr instead of DIR/cloud.log')
   .action(async (flags: Flags) => {

@@ -1,7 +1,8 @@
-// The names the local cloud answers to, and the two files it writes for the agent: profile.json
-// (a CloudProfile, core/clouds.ts, with a resolve map so that the Arc Proxy reaches every name on
-// this one port) and connect.json (a ready `azcmagent connect --config` file).
-import type { CloudProfile } from '../core/index.ts';
+// The names the local cloud answers to, and the files it writes for the agent: profile.json (a
+// CloudProfile, core/clouds.ts, with a resolve map so that the Arc Proxy reaches every name on this
+// one port, and the gateway's name on the gateway's port), connect.json (a ready `azcmagent connect
+// --config` file) and connect-gateway.json (the same, onboarding through the gateway).
+import type { CloudEndpoint, CloudProfile } from '../core/index.ts';
 
 export const LOCAL_DOMAIN = 'arc-local.test';
 
@@ -47,15 +48,30 @@ export function reachableAt(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/** The profile's `allow`: every endpoint of the local cloud, on 443. */
+export function localAllow(): CloudEndpoint[] {
+  const allow = (host: string, purpose: string) => ({ host, port: 443, purpose });
+  return [
+    allow(LOCAL_HOSTS.login, 'Entra-shaped token endpoint'),
+    allow(LOCAL_HOSTS.arm, 'Azure Resource Manager'),
+    allow(`*.his.${LOCAL_DOMAIN}`, 'hybrid identity service'),
+    allow(LOCAL_HOSTS.guestConfiguration, 'extension and machine configuration service'),
+    allow(LOCAL_HOSTS.notifications, 'notification service'),
+    allow(LOCAL_HOSTS.gatewayDomain, 'Arc gateway'),
+    allow(`*.${LOCAL_HOSTS.gatewayDomain}`, 'Arc gateway'),
+  ];
+}
+
 export function localProfile(o: {
   host: string;
   port: number;
   caFile: string;
   regions: string[];
+  /** The Arc gateway's own name and where its listener is reached (`address:port`). */
+  gateway?: { host: string; at: string };
 }): CloudProfile {
   const at = reachableAt(o.host, o.port);
   const hosts = [...Object.values(LOCAL_HOSTS), ...o.regions.map(regionalHisHost)];
-  const allow = (host: string, purpose: string) => ({ host, port: 443, purpose });
   return {
     name: 'Local',
     endpoints: {
@@ -66,20 +82,21 @@ export function localProfile(o: {
       notifications: `https://${LOCAL_HOSTS.notifications}`,
       gatewayDomain: LOCAL_HOSTS.gatewayDomain,
     },
-    allow: [
-      allow(LOCAL_HOSTS.login, 'Entra-shaped token endpoint'),
-      allow(LOCAL_HOSTS.arm, 'Azure Resource Manager'),
-      allow(`*.his.${LOCAL_DOMAIN}`, 'hybrid identity service'),
-      allow(LOCAL_HOSTS.guestConfiguration, 'extension and machine configuration service'),
-      allow(LOCAL_HOSTS.notifications, 'notification service'),
-      allow(LOCAL_HOSTS.gatewayDomain, 'Arc gateway'),
-      allow(`*.${LOCAL_HOSTS.gatewayDomain}`, 'Arc gateway'),
-    ],
+    allow: localAllow(),
     caFile: o.caFile,
-    resolve: Object.fromEntries(hosts.map((h) => [h, at])),
+    resolve: {
+      ...Object.fromEntries(hosts.map((h) => [h, at])),
+      ...(o.gateway ? { [o.gateway.host]: o.gateway.at } : {}),
+    },
     regions: o.regions,
   };
 }
+
+/** connect.json for a machine that onboards through the gateway (`azcmagent connect --gateway-id`). */
+export const connectGatewayConfig = (
+  connect: Record<string, string>,
+  gateway: { id: string; url: string },
+): Record<string, string> => ({ ...connect, 'gateway-id': gateway.id, 'gateway-url': gateway.url });
 
 /** The keys are `azcmagent connect`'s long flag names. Holds a secret: written 0600, never logged. */
 export function connectConfig(o: {

@@ -2,11 +2,10 @@
 // to the records the rest of cloud/ uses. A database from a newer version is refused, not guessed at.
 import type Database from 'better-sqlite3';
 import { AgentError } from '../core/index.ts';
-import type { CertificateRecord, MachineRecord } from './store.ts';
+import type { CertificateRecord, GatewayRecord, MachineRecord } from './store.ts';
 
-export const SCHEMA_VERSION = 1;
-
-const SCHEMA = `
+/** Version 1: the cloud as first released; version 2: Arc gateways and machines' settings/default. */
+const SCHEMA_V1 = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE keys (
   name TEXT PRIMARY KEY,
@@ -67,6 +66,34 @@ CREATE TABLE heartbeats (
 CREATE INDEX heartbeats_by_machine ON heartbeats (machine_key, id);
 `;
 
+const SCHEMA_V2 = `
+CREATE TABLE gateways (
+  key TEXT PRIMARY KEY,            -- the resource id in lower case
+  resource_id TEXT NOT NULL,
+  subscription_id TEXT NOT NULL,
+  resource_group TEXT NOT NULL,    -- lower case, for listing
+  name TEXT NOT NULL,
+  location TEXT NOT NULL,
+  gateway_id TEXT NOT NULL,        -- the guid: also the first label of its endpoint's host
+  gateway_type TEXT NOT NULL,
+  allowed_features TEXT NOT NULL,  -- JSON array
+  tags TEXT NOT NULL,              -- JSON
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX gateways_by_group ON gateways (subscription_id, resource_group, key);
+CREATE TABLE machine_settings (    -- a machine's settings/default: today only its gateway
+  machine_key TEXT PRIMARY KEY,
+  gateway_key TEXT,                -- NULL: not associated
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX machine_settings_by_gateway ON machine_settings (gateway_key);
+`;
+
+/** Each step takes the schema from its index to the next version. */
+const MIGRATIONS = [SCHEMA_V1, SCHEMA_V2];
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
 export interface MachineRow {
   key: string;
   resource_id: string;
@@ -99,6 +126,21 @@ export interface CertificateRow {
   issued_at: string;
   revoked_at: string | null;
   revoked_reason: string | null;
+}
+
+export interface GatewayRow {
+  key: string;
+  resource_id: string;
+  subscription_id: string;
+  resource_group: string;
+  name: string;
+  location: string;
+  gateway_id: string;
+  gateway_type: string;
+  allowed_features: string;
+  tags: string;
+  created_at: string;
+  updated_at: string;
 }
 
 export const orUndefined = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
@@ -137,6 +179,36 @@ export const toCertificate = (r: CertificateRow): CertificateRecord => ({
   revokedReason: orUndefined(r.revoked_reason) as CertificateRecord['revokedReason'],
 });
 
+export const toGateway = (r: GatewayRow): GatewayRecord => ({
+  key: r.key,
+  resourceId: r.resource_id,
+  subscriptionId: r.subscription_id,
+  resourceGroup: r.resource_group,
+  name: r.name,
+  location: r.location,
+  gatewayId: r.gateway_id,
+  gatewayType: r.gateway_type,
+  allowedFeatures: JSON.parse(r.allowed_features) as string[],
+  tags: JSON.parse(r.tags) as Record<string, string>,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+export const fromGateway = (g: GatewayRecord): GatewayRow => ({
+  key: g.key,
+  resource_id: g.resourceId,
+  subscription_id: g.subscriptionId,
+  resource_group: g.resourceGroup.toLowerCase(),
+  name: g.name,
+  location: g.location,
+  gateway_id: g.gatewayId,
+  gateway_type: g.gatewayType,
+  allowed_features: JSON.stringify(g.allowedFeatures),
+  tags: JSON.stringify(g.tags),
+  created_at: g.createdAt,
+  updated_at: g.updatedAt,
+});
+
 export function migrate(db: Database.Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version === SCHEMA_VERSION) return;
@@ -146,7 +218,7 @@ export function migrate(db: Database.Database): void {
       `the database was written by a newer arc-local-cloud (schema ${version}); use that version`,
     );
   db.transaction(() => {
-    db.exec(SCHEMA);
+    for (const step of MIGRATIONS.slice(version)) db.exec(step);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   })();
 }

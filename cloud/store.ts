@@ -1,5 +1,6 @@
 // The local cloud's state in SQLite (better-sqlite3): its keys, service principals, machines, the
-// certificates issued to them and a bounded heartbeat log. Synchronous by design: each request does
+// certificates issued to them, a bounded heartbeat log, Arc gateways and which gateway each machine's
+// settings/default names. Synchronous by design: each request does
 // a few indexed reads and writes, and SQLite's own locking keeps every statement atomic. A restart
 // of the cloud reads it all back; nothing is kept only in memory.
 import Database from 'better-sqlite3';
@@ -12,6 +13,7 @@ import {
   type CertificateRow,
   type MachineRow,
 } from './store-schema.ts';
+import { gatewayStore } from './store-gateways.ts';
 
 /** Heartbeats kept per machine; older ones are deleted as new ones arrive. */
 const HEARTBEATS_KEPT = 200;
@@ -59,6 +61,23 @@ export interface CertificateRecord {
   revokedReason?: 'replaced' | 'deleted' | undefined;
 }
 
+/** A Microsoft.HybridCompute/gateways resource. */
+export interface GatewayRecord {
+  key: string;
+  resourceId: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  name: string;
+  location: string;
+  /** The guid ARM shows as properties.gatewayId; the endpoint is https://<guid>.gw.<domain>. */
+  gatewayId: string;
+  gatewayType: string;
+  allowedFeatures: string[];
+  tags: Record<string, string>;
+  createdAt: string;
+  updatedAt: string;
+}
+
 export interface HeartbeatRecord {
   machineKey: string;
   receivedAt: string;
@@ -94,6 +113,21 @@ export interface CloudStore {
   revokeCertificates(machineKey: string, at: string, reason: 'replaced' | 'deleted'): void;
   addHeartbeat(h: HeartbeatRecord): void;
   heartbeats(machineKey: string): HeartbeatRecord[];
+  getGateway(key: string): GatewayRecord | undefined;
+  /** One page of gateways of a subscription (and resource group, if given), ordered by group and name. */
+  listGateways(q: {
+    subscriptionId: string;
+    resourceGroup?: string;
+    offset: number;
+    limit: number;
+  }): GatewayRecord[];
+  putGateway(g: GatewayRecord): void;
+  /** Deletes the gateway and detaches every machine associated with it; false if there was none. */
+  deleteGateway(key: string): boolean;
+  /** The gateway a machine's settings/default names (undefined: none). */
+  machineGateway(machineKey: string): GatewayRecord | undefined;
+  /** Sets (or, with undefined, clears) the gateway of a machine's settings/default. */
+  setMachineGateway(machineKey: string, gatewayKey: string | undefined, at: string): void;
   /** Runs `fn` in one transaction. */
   transaction<T>(fn: () => T): T;
   close(): void;
@@ -168,6 +202,7 @@ export function openCloudStore(path: string): CloudStore {
     heartbeats: db.prepare<[string], Record<string, string | null>>(
       'SELECT * FROM heartbeats WHERE machine_key = ? ORDER BY id',
     ),
+    deleteMachineSettings: db.prepare('DELETE FROM machine_settings WHERE machine_key = ?'),
   };
 
   const toSp = (r: Record<string, string>): ServicePrincipal => ({
@@ -230,6 +265,7 @@ export function openCloudStore(path: string): CloudStore {
         const { changes } = stmt.deleteMachine.run(key);
         stmt.revokeCerts.run(at, 'deleted', key);
         stmt.deleteHeartbeats.run(key);
+        stmt.deleteMachineSettings.run(key);
         return changes > 0;
       })(),
     addCertificate: (c) =>
@@ -271,6 +307,7 @@ export function openCloudStore(path: string): CloudStore {
         fingerprint: r['fingerprint']!,
         outcome: r['outcome'] as HeartbeatRecord['outcome'],
       })),
+    ...gatewayStore(db),
     transaction: (fn) => db.transaction(fn)(),
     close: () => db.close(),
   };

@@ -1,6 +1,7 @@
-// Cloud profiles as data: endpoint tables, bypass categories, and for the local cloud a resolve map.
-// No code branches on which cloud it is. Tables: ../shared/reference/arc-cli-proxy-gateway.md
-// sections 5 (bypass categories) and 7 (network requirements).
+// Cloud profiles as data: endpoint tables, bypass categories, the endpoints `azcmagent check` probes,
+// and for the local cloud a resolve map. No code branches on which cloud it is. Tables:
+// ../shared/reference/arc-cli-proxy-gateway.md sections 2.4 (check), 5 (bypass categories) and 7
+// (network requirements).
 import { readFile } from 'node:fs/promises';
 import { AgentError } from './errors.ts';
 import { Type } from 'typebox';
@@ -14,6 +15,28 @@ export interface CloudEndpoint {
   /** The `proxy.bypass` category that sends this endpoint direct, if any. */
   category?: BypassCategory;
   purpose: string;
+}
+
+/**
+ * An endpoint `azcmagent check` (and connect's pre-check) probes: a concrete URL, because a wildcard
+ * in the allow-list (`*.his.arc.azure.com`) cannot be dialled. `{region}` is the region name
+ * (`eastus`), `{regionCode}` its short code from `regionCodes` (`eus`); an endpoint whose placeholder
+ * cannot be filled is reported as skipped, not failed.
+ */
+export interface CheckEndpoint {
+  url: string;
+  purpose: string;
+  /** `required`: the agent cannot work without it, a failure exits 26; `optional`: a failure warns. */
+  need: 'required' | 'optional';
+  /** Probed only with `--extensions all` or `--extensions <this name>` (e.g. `sql`, `ama`). */
+  extension?: string;
+  /** Served by a private endpoint under an Azure Arc private link scope: `--enable-pls-check` wants a private address. */
+  privateLink?: boolean;
+  /**
+   * `azcmagent connect` calls it (token, machine resource, identity): connect's pre-check probes
+   * these only, since a gateway serves a machine without an identity nothing else (reference 6.3).
+   */
+  onboarding?: boolean;
 }
 
 export interface CloudProfile {
@@ -35,6 +58,10 @@ export interface CloudProfile {
   resolve?: Record<string, string>;
   /** Region names (lower case, no spaces) that `connect --location` accepts; any when absent. */
   regions?: string[];
+  /** Region name -> the short code in regional host names (`eastus` -> `eus`), for `{regionCode}`. */
+  regionCodes?: Record<string, string>;
+  /** What `azcmagent check` probes; when absent, the base URLs of `endpoints` (see checkEndpointsOf). */
+  check?: CheckEndpoint[];
 }
 
 // Region names as `az account list-locations` gives them (name column).
@@ -113,6 +140,48 @@ const AMA_PUBLIC = [
   ep('*.ingest.monitor.azure.com', 'Azure Monitor data collection endpoints', 'AMA'),
 ];
 
+const probe = (
+  url: string,
+  purpose: string,
+  more: Partial<Omit<CheckEndpoint, 'url' | 'purpose'>> = {},
+): CheckEndpoint => ({ url, purpose, need: 'required', ...more });
+const privateLink = { privateLink: true } as const;
+const onboarding = { onboarding: true } as const;
+const extension = (name: string) => ({ need: 'optional', extension: name }) as const;
+
+/**
+ * Regional identity-service short codes. Microsoft documents eus, weu, wcus, scus, sea, uks, wus2,
+ * ae, eus2, ne and fc (Arc-enabled Kubernetes quickstart, network requirements); the others are
+ * names seen answering in DNS for their region (community endpoint scripts). A region missing here
+ * has its regional identity-service probe skipped with a note: the global service names it at connect.
+ */
+const PUBLIC_REGION_CODES: Record<string, string> = {
+  eastus: 'eus',
+  eastus2: 'eus2',
+  westus2: 'wus2',
+  westcentralus: 'wcus',
+  southcentralus: 'scus',
+  westeurope: 'weu',
+  northeurope: 'ne',
+  uksouth: 'uks',
+  francecentral: 'fc',
+  southeastasia: 'sea',
+  australiaeast: 'ae',
+  germanywestcentral: 'gwc',
+  swedencentral: 'sec',
+  polandcentral: 'plc',
+  italynorth: 'itn',
+  eastasia: 'ea',
+  koreacentral: 'kc',
+  brazilsouth: 'brs',
+  southafricanorth: 'san',
+  uaenorth: 'uaen',
+  qatarcentral: 'qac',
+  israelcentral: 'ilc',
+  indonesiacentral: 'idc',
+  malaysiawest: 'myw',
+};
+
 export const AzureCloud: CloudProfile = {
   name: 'AzureCloud',
   endpoints: {
@@ -124,6 +193,52 @@ export const AzureCloud: CloudProfile = {
     gatewayDomain: 'gw.arc.azure.com',
   },
   regions: PUBLIC_REGIONS,
+  regionCodes: PUBLIC_REGION_CODES,
+  // What a verbose `azcmagent check` of the real agent probes (reference 2.4), plus the regional
+  // Entra host that the gateway's onboarding list names (reference 6.3).
+  check: [
+    probe('https://login.microsoftonline.com', 'Entra ID tokens', onboarding),
+    probe('https://login.windows.net', 'Entra ID tokens'),
+    // Optional: not every region is known to have one, and the agent falls back to the global host.
+    probe('https://{region}.login.microsoft.com', 'Entra ID tokens, regional', { need: 'optional' }),
+    probe('https://pas.windows.net', 'Entra ID'),
+    probe('https://management.azure.com', 'Azure Resource Manager (connect, disconnect)', onboarding),
+    probe('https://gbl.his.arc.azure.com', 'hybrid identity service, global', {
+      ...privateLink,
+      ...onboarding,
+    }),
+    probe('https://{regionCode}.his.arc.azure.com', 'hybrid identity service, regional', {
+      ...privateLink,
+      ...onboarding,
+    }),
+    probe(
+      'https://agentserviceapi.guestconfiguration.azure.com',
+      'extension and machine configuration service',
+      privateLink,
+    ),
+    probe(
+      'https://{region}-gas.guestconfiguration.azure.com',
+      'extension and machine configuration service, regional',
+      privateLink,
+    ),
+    probe('https://guestnotificationservice.azure.com', 'notification service'),
+    probe(
+      'https://global.handler.control.monitor.azure.com',
+      'Azure Monitor Agent control',
+      extension('ama'),
+    ),
+    probe(
+      'https://{region}.handler.control.monitor.azure.com',
+      'Azure Monitor Agent regional control',
+      extension('ama'),
+    ),
+    probe(
+      'https://telemetry.{region}.arcdataservices.com',
+      'SQL Server enabled by Azure Arc',
+      extension('sql'),
+    ),
+    probe('https://graph.microsoft.com', 'SQL Server Entra authentication', extension('sql')),
+  ],
   allow: [
     ep('download.microsoft.com', 'agent install and update'),
     ep('packages.microsoft.com', 'agent install and update'),
@@ -164,6 +279,42 @@ export const AzureUSGovernment: CloudProfile = {
     gatewayDomain: 'gw.arc.azure.us',
   },
   regions: ['usgovvirginia', 'usgovarizona', 'usgovtexas', 'usdodeast', 'usdodcentral'],
+  // One regional identity service for every US Government region (Microsoft's Arc-enabled
+  // Kubernetes network requirements name usgv.his.arc.azure.us).
+  regionCodes: Object.fromEntries(
+    ['usgovvirginia', 'usgovarizona', 'usgovtexas', 'usdodeast', 'usdodcentral'].map((r) => [r, 'usgv']),
+  ),
+  // The `<region>-gas` and notification names follow the public cloud's pattern; the reference
+  // lists only the wildcards for this cloud.
+  check: [
+    probe('https://login.microsoftonline.us', 'Entra ID tokens', onboarding),
+    probe('https://pasff.usgovcloudapi.net', 'Entra ID'),
+    probe('https://management.usgovcloudapi.net', 'Azure Resource Manager (connect, disconnect)', onboarding),
+    probe('https://gbl.his.arc.azure.us', 'hybrid identity service, global', {
+      ...privateLink,
+      ...onboarding,
+    }),
+    probe('https://{regionCode}.his.arc.azure.us', 'hybrid identity service, regional', {
+      ...privateLink,
+      ...onboarding,
+    }),
+    probe(
+      'https://agentserviceapi.guestconfiguration.azure.us',
+      'extension and machine configuration service',
+      privateLink,
+    ),
+    probe(
+      'https://{region}-gas.guestconfiguration.azure.us',
+      'extension and machine configuration service, regional',
+      privateLink,
+    ),
+    probe('https://guestnotificationservice.azure.us', 'notification service'),
+    probe(
+      'https://telemetry.{region}.arcdataservices.azure.us',
+      'SQL Server enabled by Azure Arc',
+      extension('sql'),
+    ),
+  ],
   allow: [
     ep('download.microsoft.com', 'agent install and update'),
     ep('packages.microsoft.com', 'agent install and update'),
@@ -194,6 +345,33 @@ export const AzureChinaCloud: CloudProfile = {
     gatewayDomain: 'gw.arc.azure.cn',
   },
   regions: ['chinaeast', 'chinaeast2', 'chinaeast3', 'chinanorth', 'chinanorth2', 'chinanorth3'],
+  // No public source gives this cloud's regional identity-service codes: that probe is skipped
+  // with a note until they are added here.
+  regionCodes: {},
+  check: [
+    probe('https://login.chinacloudapi.cn', 'Entra ID tokens', onboarding),
+    probe('https://pas.chinacloudapi.cn', 'Entra ID'),
+    probe('https://management.chinacloudapi.cn', 'Azure Resource Manager (connect, disconnect)', onboarding),
+    probe('https://gbl.his.arc.azure.cn', 'hybrid identity service, global', {
+      ...privateLink,
+      ...onboarding,
+    }),
+    probe('https://{regionCode}.his.arc.azure.cn', 'hybrid identity service, regional', {
+      ...privateLink,
+      ...onboarding,
+    }),
+    probe(
+      'https://agentserviceapi.guestconfiguration.azure.cn',
+      'extension and machine configuration service',
+      privateLink,
+    ),
+    probe(
+      'https://{region}-gas.guestconfiguration.azure.cn',
+      'extension and machine configuration service, regional',
+      privateLink,
+    ),
+    probe('https://guestnotificationservice.azure.cn', 'notification service'),
+  ],
   allow: [
     ep('download.microsoft.com', 'agent install and update'),
     ep('packages.microsoft.com', 'agent install and update'),
@@ -217,6 +395,31 @@ export const BUILTIN_CLOUDS: Record<string, CloudProfile> = {
   AzureChinaCloud,
 };
 
+/**
+ * The endpoints `azcmagent check` probes for a profile: its `check` list, or, for a profile file that
+ * has none, the base URLs of its `endpoints` (all required; what every cloud has).
+ */
+export function checkEndpointsOf(cloud: CloudProfile): CheckEndpoint[] {
+  if (cloud.check) return cloud.check;
+  const e = cloud.endpoints;
+  return [
+    probe(e.login, 'Entra ID tokens', onboarding),
+    probe(e.arm, 'Azure Resource Manager (connect, disconnect)', onboarding),
+    probe(e.hisGlobal, 'hybrid identity service, global', { ...privateLink, ...onboarding }),
+    probe(e.guestConfiguration, 'extension and machine configuration service', privateLink),
+    probe(e.notifications, 'notification service'),
+  ].filter((c) => c.url !== '');
+}
+
+const CheckEndpointSchema = Type.Object({
+  url: Type.String({ pattern: '^https://' }),
+  purpose: Type.String(),
+  need: Type.Union([Type.Literal('required'), Type.Literal('optional')]),
+  extension: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$' })),
+  privateLink: Type.Optional(Type.Boolean()),
+  onboarding: Type.Optional(Type.Boolean()),
+});
+
 const EndpointSchema = Type.Object({
   host: Type.String({ minLength: 1 }),
   port: Type.Integer({ minimum: 1, maximum: 65535 }),
@@ -236,6 +439,8 @@ const CloudProfileSchema = Type.Object({
   allow: Type.Array(EndpointSchema),
   caFile: Type.Optional(Type.String()),
   regions: Type.Optional(Type.Array(Type.String({ pattern: '^[a-z0-9]+$' }))),
+  regionCodes: Type.Optional(Type.Record(Type.String(), Type.String({ pattern: '^[a-z0-9-]+$' }))),
+  check: Type.Optional(Type.Array(CheckEndpointSchema)),
   resolve: Type.Optional(
     Type.Record(
       Type.String(),

@@ -117,6 +117,37 @@ export const errorRegistry = {
     'TLS to the enterprise proxy failed',
     "check that the proxy's certificate is trusted by this machine",
   ),
+  // Arc Proxy: the hop through the Arc gateway (gateway-client/).
+  GATEWAY_UNREACHABLE: spec(
+    26,
+    502,
+    'the Arc gateway cannot be reached',
+    'check that this machine (or its enterprise proxy, proxy.url) may reach the gateway host on its port, usually 443: firewall rules and DNS',
+  ),
+  GATEWAY_TLS_INSPECTION: spec(
+    26,
+    502,
+    "the Arc gateway's certificate is not from the cloud's CA: something in the path inspects TLS",
+    'exempt the gateway domain (*.gw.arc.azure.com) from TLS inspection on the enterprise proxy or firewall',
+  ),
+  GATEWAY_CLIENT_CERT_REFUSED: spec(
+    26,
+    502,
+    "the Arc gateway refused this machine's certificate",
+    'the message names the reason: connect the machine, reconnect it, or associate it with the gateway',
+  ),
+  GATEWAY_TARGET_NOT_SERVED: spec(
+    26,
+    502,
+    'the Arc gateway does not serve this destination',
+    'send it around the gateway: azcmagent config set gateway.bypass HOST:PORT --add',
+  ),
+  GATEWAY_UNEXPECTED_ANSWER: spec(
+    26,
+    502,
+    'the Arc gateway gave an answer that is not a tunnel nor a known refusal',
+    'check the gateway URL (azcmagent show "Gateway URL"); if it is right, collect the logs: azcmagent logs',
+  ),
   ARCPROXY_NOT_RUNNING: spec(
     4,
     503,
@@ -247,6 +278,25 @@ export const errorRegistry = {
     'required endpoints cannot be reached',
     'allow the endpoints named above (azcmagent check shows why each failed), or use --ignore-network-check',
   ),
+  // `azcmagent check`: what a probe found on top of the dial (TLS, name resolution).
+  ENDPOINT_TLS_INSPECTION: spec(
+    26,
+    502,
+    "the endpoint's certificate is not from a CA the agent trusts (TLS inspection in the path?)",
+    "exempt the endpoint from TLS inspection on the proxy or firewall: the agent checks certificates against the cloud's CAs",
+  ),
+  ENDPOINT_TLS_FAILED: spec(
+    26,
+    502,
+    'TLS with the endpoint failed',
+    'check that nothing between this machine and the endpoint filters TLS (SNI filtering, TLS older than 1.2)',
+  ),
+  ENDPOINT_NOT_PRIVATE: spec(
+    26,
+    502,
+    'the endpoint resolves to a public address, not to a private endpoint',
+    'point the name at the private endpoint of your Azure Arc private link scope (privatelink DNS zone or a conditional forwarder)',
+  ),
   CLOUD_REQUEST_FAILED: spec(
     62,
     502,
@@ -270,6 +320,19 @@ export const errorRegistry = {
     401,
     'the machine identity has expired',
     'reconnect: azcmagent disconnect --force-local-only, then azcmagent connect',
+  ),
+  // Onboarding through an Arc gateway (connect --gateway-id).
+  GATEWAY_ID_INVALID: spec(
+    23,
+    400,
+    'the --gateway-id does not name an Arc gateway',
+    'give the full ARM id of a gateway, /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.HybridCompute/gateways/<name> (az arcgateway list shows them)',
+  ),
+  GATEWAY_ASSOCIATION_FAILED: spec(
+    62,
+    502,
+    'the machine could not be associated with the Arc gateway',
+    'check that the credentials may write the machine settings (role Azure Arc gateway manager) and that the gateway exists, then run connect again',
   ),
   // HIMDS, the managed-identity and metadata endpoint: answered as {"error", "error_description"}.
   HIMDS_NOT_LOOPBACK: spec(

@@ -4,7 +4,8 @@
 import type { CloudEndpoint } from '../core/index.ts';
 import { type Target, parseAuthority } from './target.ts';
 
-const ANY_PORT = 0;
+/** The port of a pattern that names none: it matches any port. */
+export const ANY_PORT = 0;
 
 export interface AllowList {
   allows(target: Target): boolean;

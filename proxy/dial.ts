@@ -1,12 +1,19 @@
 // Opening the connection a route asks for: straight to the destination (through the cloud profile's
-// resolve map, if it names the host), or through the enterprise proxy. Socket errors become stable codes.
+// resolve map, if it names the host), through the enterprise proxy, or through the Arc gateway.
+// Socket errors become stable codes.
 import net from 'node:net';
 import { AgentError } from '../core/index.ts';
+import {
+  type ClientIdentity,
+  type GatewayTlsCache,
+  type Tunnel,
+  dialError,
+  openGatewayTunnel,
+  openUpstreamTunnel,
+  resolveTarget,
+} from '../gateway-client/index.ts';
 import type { Route } from './route.ts';
-import type { Target } from './target.ts';
-import { formatTarget } from './target.ts';
-import { openUpstreamTunnel } from './upstream.ts';
-import { dialError } from './dial-error.ts';
+import { type Target, formatTarget } from './target.ts';
 
 export interface DialOptions {
   connectTimeoutMs: number;
@@ -14,29 +21,22 @@ export interface DialOptions {
   resolve: Record<string, string> | undefined;
   /** Extra CAs for TLS to an https:// enterprise proxy. */
   upstreamCa: string | Buffer | undefined;
+  /** The cloud's CA, which the gateway's certificate must chain to; the system's roots when absent. */
+  gatewayCa: string | Buffer | undefined;
+  /** The machine certificate to present to the gateway, as it is now (none before connect). */
+  identity: () => ClientIdentity | undefined;
+  /** TLS contexts and session tickets for the gateway, kept across tunnels. */
+  gatewayTls: GatewayTlsCache;
 }
 
-export interface DialResult {
-  socket: net.Socket;
-  overheadWritten: number;
-  overheadRead: number;
-  head: Buffer;
-}
-
-/** Where a host really is: the resolve map's address if it names the host, else the host itself. */
-export function resolveTarget(target: Target, resolve: Record<string, string> | undefined): Target {
-  const mapped = resolve?.[target.host] ?? resolve?.[formatTarget(target)];
-  if (!mapped) return target;
-  const colon = mapped.lastIndexOf(':');
-  return { host: mapped.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(mapped.slice(colon + 1)) };
-}
+export type DialResult = Tunnel;
 
 export function dial(route: Route, target: Target, opts: DialOptions): Promise<DialResult> {
   if (route.kind === 'upstream') {
     return openUpstreamTunnel(route.proxy, target, { timeoutMs: opts.connectTimeoutMs, ca: opts.upstreamCa });
   }
   if (route.kind === 'gateway') {
-    return Promise.reject(new AgentError('INTERNAL', 'the gateway route is not built yet'));
+    return openGatewayTunnel(route.gateway, target, gatewayTunnelOptions(route.via, opts));
   }
   const { host, port } = resolveTarget(target, opts.resolve);
   return new Promise((resolve, reject) => {
@@ -57,3 +57,13 @@ export function dial(route: Route, target: Target, opts: DialOptions): Promise<D
     socket.once('error', onError);
   });
 }
+
+export const gatewayTunnelOptions = (via: Extract<Route, { kind: 'gateway' }>['via'], opts: DialOptions) => ({
+  via,
+  resolve: opts.resolve,
+  ca: opts.gatewayCa,
+  identity: opts.identity(),
+  connectTimeoutMs: opts.connectTimeoutMs,
+  tls: opts.gatewayTls,
+  upstreamCa: opts.upstreamCa,
+});

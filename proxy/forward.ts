@@ -1,6 +1,6 @@
 // Absolute-form HTTP forwarding (RFC 9112 section 3.2.2): `GET http://host/path` from the client goes
-// to the destination (or to the enterprise proxy, still in absolute form) over pooled keep-alive
-// connections. Hop-by-hop headers are dropped both ways (RFC 9110 section 7.6.1), Via is added.
+// to the destination (or to the enterprise proxy, still in absolute form, or in origin form through a
+// tunnel of the Arc gateway to the destination) over pooled keep-alive connections. Hop-by-hop headers are dropped both ways (RFC 9110 section 7.6.1), Via is added.
 // node:http on both legs: its parser is native, and the proxy's idle memory stays small.
 import http, {
   type IncomingMessage,
@@ -8,15 +8,22 @@ import http, {
   type IncomingHttpHeaders,
   type OutgoingHttpHeaders,
 } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { AgentError, type Logger } from '../core/index.ts';
+import {
+  type Gateway,
+  dialError,
+  gatewayAuthority,
+  openGatewayTunnel,
+  resolveTarget,
+  upstreamProxyError,
+} from '../gateway-client/index.ts';
 import { clientIdOf } from './client-id.ts';
-import { dialError } from './dial-error.ts';
-import { resolveTarget } from './dial.ts';
+import { type DialOptions, gatewayTunnelOptions } from './dial.ts';
 import { type MeterRoute, publishRefusal, publishTraffic } from './meter.ts';
 import { replyOnResponse } from './reply.ts';
-import { type RoutePolicy, type UpstreamProxy, decideRoute } from './route.ts';
+import { type Route, type RoutePolicy, type UpstreamProxy, decideRoute } from './route.ts';
 import { type Target, formatTarget, parseAuthority } from './target.ts';
-import { upstreamProxyError } from './upstream.ts';
 
 export interface ForwardDeps {
   policy: () => RoutePolicy;
@@ -111,6 +118,7 @@ export function handleForward(req: IncomingMessage, res: ServerResponse, deps: F
   }
   const route: MeterRoute = decision.kind;
   const proxy = decision.kind === 'upstream' ? decision.proxy : undefined;
+  const routeTaken: Route = decision;
   let sent = 0;
   let received = 0;
   let finished = false;
@@ -140,7 +148,7 @@ export function handleForward(req: IncomingMessage, res: ServerResponse, deps: F
       url.href,
       req.method ?? 'GET',
       headers,
-      proxy,
+      routeTaken,
     );
     up.setTimeout(deps.responseTimeoutMs, () =>
       up.destroy(Object.assign(new Error('no answer'), { code: 'ETIMEDOUT' })),
@@ -172,10 +180,13 @@ export function handleForward(req: IncomingMessage, res: ServerResponse, deps: F
         return;
       }
       // No answer yet on a fresh connection: the failure is the enterprise proxy's (refused, TLS, ...).
+      // Failures of the hops themselves (gateway, or the enterprise proxy on the way to it) carry their code.
       fail(
-        proxy && !up.reusedSocket && !upstreamRes
-          ? upstreamProxyError(err, proxy)
-          : dialError(err, destination),
+        err instanceof AgentError
+          ? err
+          : proxy && !up.reusedSocket && !upstreamRes
+            ? upstreamProxyError(err, proxy)
+            : dialError(err, destination),
       );
     });
     if (hasBody) {
@@ -236,6 +247,8 @@ export interface PoolOptions {
   upstreamCa: string | Buffer | undefined;
   /** How long a pooled connection may sit idle before it is closed (under the usual 5 s of origins). */
   idleMs: number;
+  /** How tunnels through the Arc gateway are opened (the same options as CONNECT tunnels). */
+  dialOptions: DialOptions;
 }
 
 export interface ForwardPools {
@@ -245,14 +258,54 @@ export interface ForwardPools {
     absolute: string,
     method: string,
     headers: string[],
-    proxy: UpstreamProxy | undefined,
+    route: Route,
   ): http.ClientRequest;
-  /** Closes pools for enterprise proxies that are no longer configured. */
-  retain(proxy: UpstreamProxy | undefined): void;
+  /** Retires pools for enterprise proxies and gateways that the policy no longer uses. */
+  retain(policy: RoutePolicy): void;
   close(): void;
 }
 
-/** Keep-alive pools: one for direct destinations (through the resolve map), one per enterprise proxy. */
+/**
+ * Connections of a pool that is no longer used: idle ones close now, busy ones when their request
+ * is done, so a configuration change cuts no request in flight.
+ */
+function retire(agent: http.Agent): void {
+  agent.maxFreeSockets = 0;
+  for (const sockets of Object.values(agent.freeSockets)) for (const s of sockets ?? []) s.destroy();
+}
+
+/**
+ * A keep-alive pool whose connections are tunnels through the Arc gateway, one pool key per
+ * destination (http.Agent keys by host:port): a request reuses an idle tunnel to its destination.
+ */
+class GatewayAgent extends http.Agent {
+  constructor(
+    private readonly gateway: Gateway,
+    private readonly via: UpstreamProxy | undefined,
+    private readonly dialOptions: DialOptions,
+    options: http.AgentOptions,
+  ) {
+    super(options);
+  }
+
+  override createConnection(
+    options: http.ClientRequestArgs,
+    callback?: (err: Error | null, stream: Duplex) => void,
+  ): undefined {
+    const target = { host: String(options.host), port: Number(options.port) };
+    openGatewayTunnel(this.gateway, target, gatewayTunnelOptions(this.via, this.dialOptions)).then(
+      ({ socket, head }) => {
+        if (head.length) socket.unshift(head);
+        socket.resume();
+        callback?.(null, socket);
+      },
+      (err: Error) => callback?.(err, undefined as unknown as Duplex),
+    );
+    return undefined;
+  }
+}
+
+/** Keep-alive pools: one for direct destinations (through the resolve map), one per enterprise proxy and gateway. */
 export function createForwardPools(opts: PoolOptions): ForwardPools {
   // As many idle connections kept as may be open: fewer would close and reopen them under load.
   const poolOptions = {
@@ -264,6 +317,7 @@ export function createForwardPools(opts: PoolOptions): ForwardPools {
   };
   const direct = new http.Agent(poolOptions);
   const viaProxy = new Map<string, http.Agent>();
+  const viaGateway = new Map<string, http.Agent>();
   const agentFor = (proxy: UpstreamProxy) => {
     let agent = viaProxy.get(proxy.url.href);
     if (!agent) {
@@ -275,9 +329,32 @@ export function createForwardPools(opts: PoolOptions): ForwardPools {
     }
     return agent;
   };
+  const gatewayKey = (gateway: Gateway, via: UpstreamProxy | undefined) =>
+    `${gatewayAuthority(gateway)} ${via?.url.href ?? ''}`;
+  const gatewayAgentFor = (gateway: Gateway, via: UpstreamProxy | undefined) => {
+    const key = gatewayKey(gateway, via);
+    let agent = viaGateway.get(key);
+    if (!agent) {
+      agent = new GatewayAgent(gateway, via, opts.dialOptions, poolOptions);
+      viaGateway.set(key, agent);
+    }
+    return agent;
+  };
   return {
-    request(target, path, absolute, method, headers, proxy) {
-      if (!proxy) {
+    request(target, path, absolute, method, headers, route) {
+      if (route.kind === 'gateway') {
+        // Through a tunnel to the destination itself: origin form, as to the destination directly.
+        return http.request({
+          host: target.host,
+          port: target.port,
+          method,
+          path,
+          headers,
+          agent: gatewayAgentFor(route.gateway, route.via),
+          setHost: false,
+        });
+      }
+      if (route.kind === 'direct') {
         const where = resolveTarget(target, opts.resolve);
         return http.request({
           host: where.host,
@@ -289,6 +366,7 @@ export function createForwardPools(opts: PoolOptions): ForwardPools {
           setHost: false,
         });
       }
+      const proxy = route.proxy;
       const secure = proxy.url.protocol === 'https:';
       const withAuth = proxy.authorization
         ? [...headers, 'proxy-authorization', proxy.authorization]
@@ -303,18 +381,26 @@ export function createForwardPools(opts: PoolOptions): ForwardPools {
         setHost: false,
       });
     },
-    retain(proxy) {
+    retain(policy) {
       for (const [href, agent] of viaProxy) {
-        if (href !== proxy?.url.href) {
+        if (href !== policy.upstream?.url.href) {
           viaProxy.delete(href);
-          agent.destroy();
+          retire(agent);
+        }
+      }
+      const inUse = policy.gateway ? gatewayKey(policy.gateway.gateway, policy.upstream) : undefined;
+      for (const [key, agent] of viaGateway) {
+        if (key !== inUse) {
+          viaGateway.delete(key);
+          retire(agent);
         }
       }
     },
     close() {
       direct.destroy();
-      for (const agent of viaProxy.values()) agent.destroy();
+      for (const agent of [...viaProxy.values(), ...viaGateway.values()]) agent.destroy();
       viaProxy.clear();
+      viaGateway.clear();
     },
   };
 }

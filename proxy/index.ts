@@ -16,8 +16,11 @@ export {
 export {
   decideRoute,
   buildPolicy,
+  gatewayInEffect,
   parseUpstreamProxy,
   type Decision,
+  type GatewayPolicy,
+  type PolicyInputs,
   type Route,
   type RoutePolicy,
 } from './route.ts';
@@ -33,4 +36,14 @@ export {
   type TrafficEvent,
 } from './meter.ts';
 export { parseAuthority, formatTarget, type Target } from './target.ts';
+export { dial, type DialOptions, type DialResult } from './dial.ts';
 export { ERROR_HEADER } from './reply.ts';
+// For `azcmagent check`, which probes each endpoint the way the proxy would reach it.
+export { environmentProxy } from './service.ts';
+export {
+  createGatewayTlsCache,
+  dialError,
+  resolveTarget,
+  type ClientIdentity,
+} from '../gateway-client/index.ts';
+export type { UpstreamProxy } from './route.ts';

@@ -3,7 +3,16 @@
 // (GET /metrics, /stats, /denied, /health) for origin-form requests.
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
-import { AgentError, type CloudProfile, type LocalConfig, type Logger } from '../core/index.ts';
+import { readFileSync } from 'node:fs';
+import {
+  AgentError,
+  NO_CLOUD_CONFIG,
+  type CloudConfig,
+  type CloudProfile,
+  type LocalConfig,
+  type Logger,
+} from '../core/index.ts';
+import { type ClientIdentity, createGatewayTlsCache } from '../gateway-client/index.ts';
 import { createForwardPools, handleForward } from './forward.ts';
 import { Meter, deniedDestinations, publishRefusal, toPrometheus, type MeterSnapshot } from './meter.ts';
 import { replyOnResponse, replyOnSocket } from './reply.ts';
@@ -42,6 +51,12 @@ export interface ArcProxyOptions {
   /** Extra CAs for TLS to an https:// enterprise proxy (beside NODE_EXTRA_CA_CERTS). */
   upstreamCa?: string | Buffer;
   meter?: Meter;
+  /** cloudconfig.json: the Arc gateway the cloud associates with this machine; none by default. */
+  cloudConfig?: CloudConfig;
+  /** The machine certificate for the gateway, as it is now; none by default (before connect). */
+  machineIdentity?: () => ClientIdentity | undefined;
+  /** The CA the gateway's certificate must chain to; by default the cloud profile's caFile, else the system's roots. */
+  gatewayCa?: string | Buffer;
 }
 
 export interface ArcProxy {
@@ -50,6 +65,10 @@ export interface ArcProxy {
   listenAdmin(path: string): Promise<void>;
   /** Applies a new configuration to new connections; open tunnels keep their route. */
   setConfig(config: LocalConfig): void;
+  /** Applies a new cloudconfig.json (the gateway) to new connections; open tunnels keep their route. */
+  setCloudConfig(cloudConfig: CloudConfig): void;
+  /** The URL of the Arc gateway new connections may use, or null when none is in use. */
+  readonly gatewayUrl: string | null;
   /** Stops accepting, lets open tunnels finish up to `drainMs`, then cuts what is left. */
   close(drainMs?: number): Promise<void>;
   readonly meter: Meter;
@@ -63,29 +82,49 @@ export function createArcProxy(options: ArcProxyOptions): ArcProxy {
   const meter = options.meter ?? new Meter();
   meter.subscribe();
 
+  const dialOptions: DialOptions = {
+    connectTimeoutMs: limits.connectTimeoutMs,
+    resolve: cloud.resolve,
+    upstreamCa: options.upstreamCa,
+    gatewayCa: options.gatewayCa ?? (cloud.caFile ? readFileSync(cloud.caFile) : undefined),
+    identity: options.machineIdentity ?? (() => undefined),
+    gatewayTls: createGatewayTlsCache(),
+  };
   let policy: RoutePolicy;
   const pools = createForwardPools({
     resolve: cloud.resolve,
     upstreamCa: options.upstreamCa,
     idleMs: 4_000,
+    dialOptions,
   });
-  const setConfig = (config: LocalConfig) => {
-    const built = buildPolicy({ config, cloud, envProxy: options.envProxy });
+  let config = options.config;
+  let cloudConfig = options.cloudConfig ?? NO_CLOUD_CONFIG;
+  const apply = () => {
+    const built = buildPolicy({ config, cloud, cloudConfig, envProxy: options.envProxy });
     for (const problem of built.problems) log.warn(problem);
     policy = built.policy;
-    pools.retain(policy.upstream);
+    pools.retain(policy);
     log.info(
-      { mode: policy.mode, upstream: policy.upstream?.display ?? 'none', bypass: config['proxy.bypass'] },
+      {
+        mode: policy.mode,
+        upstream: policy.upstream?.display ?? 'none',
+        connectionType: config['connection.type'],
+        gateway: policy.gateway?.gateway.url ?? 'none',
+        bypass: policy.gateway ? config['gateway.bypass'] : config['proxy.bypass'],
+      },
       'arcproxy configuration applied',
     );
   };
-  setConfig(options.config);
-
-  const dialOptions: DialOptions = {
-    connectTimeoutMs: limits.connectTimeoutMs,
-    resolve: cloud.resolve,
-    upstreamCa: options.upstreamCa,
+  apply();
+  const setConfig = (next: LocalConfig) => {
+    config = next;
+    apply();
   };
+  const setCloudConfig = (next: CloudConfig) => {
+    cloudConfig = next;
+    apply();
+  };
+  const gatewayUrl = () => policy.gateway?.gateway.url ?? null;
   const tunnels = new Map<net.Socket, OpenTunnel | undefined>();
   const sockets = new Set<net.Socket>();
   const tunnelDeps = {
@@ -106,6 +145,7 @@ export function createArcProxy(options: ArcProxyOptions): ArcProxy {
       () => meter.snapshot(inFlight(tunnels)),
       gauges,
       port,
+      gatewayUrl,
       (err) => {
         log.warn({ path: (req.url ?? '/').split('?')[0], code: err.code }, err.message);
         publishRefusal(err.code);
@@ -182,6 +222,10 @@ export function createArcProxy(options: ArcProxyOptions): ArcProxy {
       return tunnels.size;
     },
     setConfig,
+    setCloudConfig,
+    get gatewayUrl() {
+      return gatewayUrl();
+    },
     listen(port, host = '127.0.0.1') {
       if (!isLoopbackHost(host)) {
         return Promise.reject(
@@ -232,6 +276,7 @@ function serveApi(
   snapshot: () => MeterSnapshot,
   gauges: () => Record<string, number>,
   port: () => number | undefined,
+  gatewayUrl: () => string | null,
   refuse: (err: AgentError) => void,
 ): void {
   const path = (req.url ?? '/').split('?')[0];
@@ -255,7 +300,11 @@ function serveApi(
     case '/denied':
       return send('application/json', JSON.stringify(deniedDestinations(snapshot())));
     case '/health':
-      return send('application/json', JSON.stringify({ status: 'ok', port: port(), ...gauges() }));
+      // `gateway`: the gateway new connections may use (null: none), so that connect can wait for it.
+      return send(
+        'application/json',
+        JSON.stringify({ status: 'ok', port: port(), gateway: gatewayUrl(), ...gauges() }),
+      );
     default:
       refuse(
         new AgentError(

@@ -1,18 +1,24 @@
-// The Arc Proxy as a service of the agent: configuration from <home>/localconfig.json (watched, so a
-// change applies without a restart), meter totals persisted under <home>/meter/, and the API on
-// <home>/socks/arcproxy.sock for the CLI.
+// The Arc Proxy as a service of the agent: configuration from <home>/localconfig.json and the Arc
+// gateway from <home>/cloudconfig.json (both watched, so a change applies to new connections without
+// a restart), the machine certificate for the gateway from <home>/certs/ (watched too), meter totals
+// persisted under <home>/meter/, and the API on <home>/socks/arcproxy.sock for the CLI.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import {
+  type CloudConfig,
   type HomeLayout,
   type Logger,
+  NO_CLOUD_CONFIG,
   ensureHome,
   loadCloudProfile,
+  readCloudConfig,
   readLocalConfig,
   redactUrl,
+  watchCloudConfig,
   watchLocalConfig,
 } from '../core/index.ts';
+import { watchMachineIdentity } from '../gateway-client/index.ts';
 import { Meter } from './meter.ts';
 import { type ArcProxy, type ProxyLimits, createArcProxy } from './server.ts';
 import { isLoopbackHost, parseAuthority } from './target.ts';
@@ -43,10 +49,16 @@ export interface ArcProxyService {
 export async function startArcProxyService(opts: ArcProxyServiceOptions): Promise<ArcProxyService> {
   const { home, log } = opts;
   await ensureHome(home);
-  const [config, cloud] = await Promise.all([
+  const [config, cloud, cloudConfig] = await Promise.all([
     readLocalConfig(home.localConfig),
     loadCloudProfile(opts.cloud),
+    readCloudConfig(home.cloudConfig).catch((err: Error): CloudConfig => {
+      log.error({ err: err.message }, 'cloudconfig.json not read; no Arc gateway until it is fixed');
+      return NO_CLOUD_CONFIG;
+    }),
   ]);
+  const identity = watchMachineIdentity(home, log);
+  await identity.ready;
   const meter = new Meter();
   await meter
     .load(meterFile(home))
@@ -59,6 +71,8 @@ export async function startArcProxyService(opts: ArcProxyServiceOptions): Promis
     cloud,
     envProxy: environmentProxy(opts.env, opts.port, log),
     meter,
+    cloudConfig,
+    machineIdentity: () => identity.current(),
     ...(opts.limits ? { limits: opts.limits } : {}),
     ...(opts.upstreamCa ? { upstreamCa: opts.upstreamCa } : {}),
   });
@@ -74,6 +88,15 @@ export async function startArcProxyService(opts: ArcProxyServiceOptions): Promis
         'configuration change not applied; the previous configuration stays in force',
       ),
   );
+  const cloudWatcher = watchCloudConfig(
+    home.cloudConfig,
+    (cloudConfig) => proxy.setCloudConfig(cloudConfig),
+    (err) =>
+      log.error(
+        { err: (err as Error).message },
+        'cloudconfig.json change not applied; the previous gateway setting stays in force',
+      ),
+  );
   const save = () =>
     meter
       .save(meterFile(home))
@@ -85,6 +108,8 @@ export async function startArcProxyService(opts: ArcProxyServiceOptions): Promis
     address,
     async stop(drainMs) {
       watcher.close();
+      cloudWatcher.close();
+      identity.close();
       clearInterval(timer);
       await proxy.close(drainMs);
       await save();

@@ -1,10 +1,9 @@
 // Destinations as the proxy sees them: host (lower case, IPv6 without brackets) and port.
 import { isIP } from 'node:net';
+import type { Target } from '../gateway-client/index.ts';
 
-export interface Target {
-  host: string;
-  port: number;
-}
+// Target and formatTarget live with the hops (gateway-client/), which proxy/ builds on.
+export { formatTarget, type Target } from '../gateway-client/index.ts';
 
 const HOST_NAME = /^[a-z0-9_](?:[a-z0-9_-]{0,62})(?:\.[a-z0-9_](?:[a-z0-9_-]{0,62}))*$/;
 
@@ -34,9 +33,6 @@ export function parseAuthority(authority: string, defaultPort?: number): Target 
   if (port < 1 || port > 65535) return undefined;
   return { host, port };
 }
-
-export const formatTarget = ({ host, port }: Target): string =>
-  isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
 
 export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.') || host === '::ffff:127.0.0.1';

@@ -4,6 +4,7 @@
 //
 //   direct:    client --CONNECT--> Arc Proxy ----TCP----> destination
 //   upstream:  client --CONNECT--> Arc Proxy --[TLS]--> enterprise proxy --CONNECT--> destination
+//   gateway:   client --CONNECT--> Arc Proxy [--> enterprise proxy --CONNECT-->] gateway ==TLS== CONNECT --> destination
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { AgentError, type Logger } from '../core/index.ts';
@@ -165,6 +166,10 @@ function relay(a: RelayArgs): void {
   };
   socket.once('close', onClose);
   upstream.once('close', onClose);
+  // A side closed without passing on a FIN (destroyed: a reset, or our own shutdown) takes the other
+  // down; one whose FIN pipe() relayed is left to flush and close by itself.
+  socket.once('close', () => upstream.writableEnded || upstream.destroy());
+  upstream.once('close', () => socket.writableEnded || socket.destroy());
   socket.on('error', teardown);
   upstream.on('error', (err: NodeJS.ErrnoException) => {
     code ??= 'ARCPROXY_UPSTREAM_RESET';

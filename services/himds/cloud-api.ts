@@ -2,9 +2,19 @@
 // the Entra token endpoint, ARM for the machine resource, and the identity service (register,
 // heartbeat, renew, tokens; mutual TLS with the machine certificate). Protocol: cloud/README.md.
 import type { Dispatcher } from 'undici';
-import { AgentError, type CloudProfile, type ErrorCode } from '../../core/index.ts';
+import { Value } from 'typebox/value';
+import {
+  AgentError,
+  CloudConfigSchema,
+  type CloudConfig,
+  type CloudProfile,
+  type ErrorCode,
+  type GatewayConfig,
+} from '../../core/index.ts';
 
 export const ARM_API_VERSION = '2024-07-10';
+/** Microsoft.HybridCompute/gateways and machines/settings are in the preview API versions only. */
+export const GATEWAY_API_VERSION = '2024-07-31-preview';
 const TIMEOUT_MS = 30_000;
 
 export interface CallOptions {
@@ -64,16 +74,6 @@ const errorText = (a: Answer) => {
   if (typeof b?.error === 'object') return `${a.status} ${b.error.code ?? ''}: ${b.error.message ?? ''}`;
   return `${a.status} ${b?.error ?? ''} ${b?.error_description?.split('\n')[0] ?? ''}`.trim();
 };
-
-/** Whether `url` answers at all through the Arc Proxy; undefined when it does, else why not. */
-export async function probe(url: string, dispatcher: Dispatcher): Promise<string | undefined> {
-  try {
-    await call(url, { method: 'GET', dispatcher }, 'NETWORK_CHECK_FAILED');
-    return undefined;
-  } catch (err) {
-    return (err as AgentError).detail;
-  }
-}
 
 /** A token for ARM from service-principal credentials (OAuth 2.0 client credentials grant). */
 export async function armTokenFromSecret(
@@ -205,6 +205,8 @@ export interface HeartbeatAnswer {
   serverTime?: string;
   certificateRenewAfter?: string;
   heartbeatIntervalSeconds?: number;
+  /** The machine's gateway association now (null: none); absent from a cloud without gateways. Unchecked. */
+  gateway?: GatewayConfig | null;
 }
 
 /** A heartbeat over mutual TLS (the dispatcher carries the machine certificate). */
@@ -284,4 +286,77 @@ export async function requestMachineToken(
   if (typeof t?.access_token !== 'string' || !/^\d+$/.test(String(t.expires_on)))
     throw new AgentError('CLOUD_REQUEST_FAILED', 'token: the answer has no access_token or expires_on');
   return t as MachineToken;
+}
+
+const GATEWAY_ID =
+  /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.HybridCompute\/gateways\/[^/]+$/i;
+
+/** Whether `id` has the shape of a gateway's ARM id (ARM matches it case-insensitively). */
+export const isGatewayResourceId = (id: string): boolean => GATEWAY_ID.test(id);
+
+export interface GatewayResource {
+  id: string;
+  name?: string;
+  properties?: { gatewayId?: string; gatewayEndpoint?: string; gatewayType?: string };
+}
+
+/** The gateway resource from ARM; its properties.gatewayEndpoint is the URL the Arc Proxy dials. */
+export async function getGateway(
+  o: CallOptions & { token: string; id: string },
+): Promise<GatewayResource & { endpoint: string }> {
+  const a = await call(
+    `${o.cloud.endpoints.arm}${o.id}?api-version=${GATEWAY_API_VERSION}`,
+    { method: 'GET', headers: { ...json, authorization: `Bearer ${o.token}` }, dispatcher: o.dispatcher },
+    'NETWORK_CHECK_FAILED',
+  );
+  if (a.status === 404 || a.status === 400)
+    throw new AgentError('GATEWAY_ID_INVALID', `${o.id}: ${errorText(a)}`);
+  if (a.status === 401 || a.status === 403) throw new AgentError('AUTH_FAILED', errorText(a));
+  if (a.status !== 200) throw new AgentError('CLOUD_REQUEST_FAILED', `gateway ${o.id}: ${errorText(a)}`);
+  const gateway = a.body as GatewayResource;
+  const endpoint = gateway.properties?.gatewayEndpoint;
+  if (typeof endpoint !== 'string' || !endpoint.startsWith('https://'))
+    throw new AgentError('CLOUD_REQUEST_FAILED', `gateway ${o.id} has no https gatewayEndpoint`);
+  return { ...gateway, endpoint };
+}
+
+/**
+ * Associates the machine with a gateway (null: detaches it): PUT of the machine's
+ * Microsoft.HybridCompute/settings/default, as `az arcgateway settings update` does (reference 6.2).
+ */
+export async function associateGateway(
+  o: CallOptions & { token: string; machineId: string; gatewayId: string | null },
+): Promise<void> {
+  const a = await call(
+    `${o.cloud.endpoints.arm}${o.machineId}/providers/Microsoft.HybridCompute/settings/default?api-version=${GATEWAY_API_VERSION}`,
+    {
+      method: 'PUT',
+      headers: { ...json, authorization: `Bearer ${o.token}` },
+      body: JSON.stringify({ properties: { gatewayProperties: { gatewayResourceId: o.gatewayId } } }),
+      dispatcher: o.dispatcher,
+    },
+    'GATEWAY_ASSOCIATION_FAILED',
+  );
+  const code = (a.body as { error?: { code?: string } } | undefined)?.error?.code;
+  if (code === 'InvalidGatewayResourceId') throw new AgentError('GATEWAY_ID_INVALID', errorText(a));
+  if (a.status === 401) throw new AgentError('AUTH_FAILED', errorText(a));
+  if (a.status !== 200 && a.status !== 201) throw new AgentError('GATEWAY_ASSOCIATION_FAILED', errorText(a));
+}
+
+/** What the cloud says about how this machine reaches it (its gateway), over mutual TLS. */
+export async function fetchCloudConfig(o: CallOptions): Promise<CloudConfig> {
+  const a = await call(
+    his(o.cloud, '/v1/machines/cloudconfig'),
+    { method: 'GET', headers: json, dispatcher: o.dispatcher },
+    'CLOUD_REQUEST_FAILED',
+  );
+  if (a.status === 401) throw new AgentError('IDENTITY_EXPIRED', errorText(a));
+  if (a.status !== 200) throw new AgentError('CLOUD_REQUEST_FAILED', `cloudconfig: ${errorText(a)}`);
+  const problem = Value.Errors(CloudConfigSchema, a.body)[0];
+  if (problem)
+    throw new AgentError(
+      'CLOUD_REQUEST_FAILED',
+      `cloudconfig: the answer does not fit: ${problem.instancePath || '/'} ${problem.message}`,
+    );
+  return a.body as CloudConfig;
 }

@@ -2,18 +2,32 @@
 // alive, over mutual TLS through the Arc Proxy, and records the answer in agentconfig.json (what
 // `show` prints). Failures back off exponentially with jitter, capped at the interval, so a cloud
 // that is down sees a trickle, not a storm. The certificate is renewed when the cloud says so.
+// The answer's `gateway` (the machine's Arc gateway association now) is written to cloudconfig.json
+// when it differs, which the Arc Proxy watches: an association made or removed through ARM takes
+// effect at the next heartbeat (gateway-pickup.ts decides).
 import type { Dispatcher } from 'undici';
 import {
   AgentError,
   readAgentState,
+  readCloudConfig,
   writeAgentState,
   type AgentState,
+  type CloudConfig,
   type CloudProfile,
+  type GatewayConfig,
   type HomeLayout,
   type Logger,
 } from '../../core/index.ts';
 import { machineConnections } from './machine-connection.ts';
 import { renewIdentity, sendHeartbeat, type HeartbeatAnswer } from './cloud-api.ts';
+import { changeCloudConfig } from './cloud-config-store.ts';
+import {
+  decideGatewayPickup,
+  decideGatewayRefused,
+  decideGatewayRetry,
+  type CloudConfigChange,
+} from './gateway-pickup.ts';
+import { askProxyRefusal, type ProxyRefusal } from './proxy-refusal.ts';
 
 export const HEARTBEAT_INTERVAL_MS = 5 * 60_000;
 const FIRST_RETRY_MS = 15_000;
@@ -50,7 +64,12 @@ export interface HeartbeatOptions {
   random?: () => number;
   /** Waits `ms`, or less when `signal` aborts; tests pass a simulated clock. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Why the Arc Proxy refuses a tunnel to `target` (host:port); tests may replace the real question. */
+  askRefusal?: (target: string) => Promise<ProxyRefusal | undefined>;
 }
+
+/** The Arc Proxy's code for a gateway that refuses this machine's certificate (gateway-client/). */
+const GATEWAY_REFUSED = 'GATEWAY_CLIENT_CERT_REFUSED';
 
 /** Delay before retry number `failures` (1, 2, ...): exponential from 15 s, capped at the interval, half of it jittered. */
 export function backoffDelay(failures: number, intervalMs: number, random: () => number): number {
@@ -90,6 +109,11 @@ export function startHeartbeat(opts: HeartbeatOptions): Heartbeat {
   let failures = 0;
   let attempts = 0;
   const connections = machineConnections({ proxyUrl: opts.proxyUrl, clientId: 'himds' });
+  const askRefusal = opts.askRefusal ?? ((target: string) => askProxyRefusal(opts.proxyUrl, 'himds', target));
+  /** A gateway we went without because it refused us; tried again if the cloud stays out of reach. */
+  let dropped: GatewayConfig | undefined;
+  /** The interval in force: ours, or the one the cloud last asked for. */
+  let regular = interval;
 
   /** One beat; resolves with how long to wait before the next. */
   const beat = async (): Promise<number> => {
@@ -120,9 +144,11 @@ export function startHeartbeat(opts: HeartbeatOptions): Heartbeat {
         errorTimestamp: sentAt.toISOString(),
         ...(e.code === 'IDENTITY_EXPIRED' ? { status: 'Expired' as const } : {}),
       });
-      return delay;
+      // A new route is a new situation: try it at the regular interval, not after the backoff.
+      return (await afterFailure(state, cloud, sentAt)) ? Math.min(delay, regular) : delay;
     }
     failures = 0;
+    dropped = undefined;
     const skew = answer.serverTime ? Math.abs(Date.parse(answer.serverTime) - sentAt.getTime()) : 0;
     if (skew > MAX_SKEW_MS)
       log.warn(
@@ -135,13 +161,22 @@ export function startHeartbeat(opts: HeartbeatOptions): Heartbeat {
       errorCode: undefined,
       errorDetails: undefined,
       errorTimestamp: undefined,
+      // `show` prints the association the cloud reports; a cloud without gateways says nothing.
+      ...(answer.gateway === null
+        ? { gatewayUrl: undefined }
+        : typeof answer.gateway?.url === 'string'
+          ? { gatewayUrl: answer.gateway.url }
+          : {}),
     });
+    await applyGatewayChange(state, (current) => decideGatewayPickup(current, answer.gateway, sentAt));
     const renewAfter = answer.certificateRenewAfter ?? identity.renewAfter;
     if (renewAfter && Date.parse(renewAfter) <= sentAt.getTime())
       await renew(state, identity, dispatcher, cloud);
-    return (answer.heartbeatIntervalSeconds ?? 0) > 0 && !opts.intervalMs
-      ? answer.heartbeatIntervalSeconds! * 1000
-      : interval;
+    regular =
+      (answer.heartbeatIntervalSeconds ?? 0) > 0 && !opts.intervalMs
+        ? answer.heartbeatIntervalSeconds! * 1000
+        : interval;
+    return regular;
   };
 
   const renew = async (
@@ -164,6 +199,50 @@ export function startHeartbeat(opts: HeartbeatOptions): Heartbeat {
       log.info({ notAfter: issued.notAfter }, 'machine certificate renewed');
     } catch (err) {
       log.warn({ err }, 'machine certificate renewal failed; will retry at the next heartbeat');
+    }
+  };
+
+  /**
+   * A failed heartbeat through a gateway: if the gateway refused this machine (association removed),
+   * go without it so the next heartbeat hears the cloud; if we already did and still fail, try the
+   * gateway again. Any other failure leaves cloudconfig.json alone. True when the route changed.
+   * (The local cloud's gateway serves the identity service to any machine, so this is for gateways
+   * that do not; the preview's fix for a detached gateway was deleting cloudconfig.json by hand,
+   * reference 6.2.)
+   */
+  const afterFailure = async (state: AgentState, cloud: CloudProfile, at: Date): Promise<boolean> => {
+    if (dropped) {
+      const back = dropped;
+      dropped = undefined;
+      const change = await applyGatewayChange(state, (current) => decideGatewayRetry(current, back, at));
+      return change?.write === true;
+    }
+    const current = await readCloudConfig(opts.home.cloudConfig).catch(() => undefined);
+    if (!current?.gateway) return false;
+    const his = new URL(cloud.endpoints.hisGlobal);
+    const target = `${his.hostname}:${his.port || 443}`;
+    const refusal = await askRefusal(target).catch(() => undefined);
+    if (refusal?.code !== GATEWAY_REFUSED) return false;
+    const change = await applyGatewayChange(state, (cfg) => decideGatewayRefused(cfg, refusal.message, at));
+    if (change?.write) dropped = current.gateway;
+    return change?.write === true;
+  };
+
+  /** Carries out a cloudconfig.json decision for this machine, with its log line; never throws. */
+  const applyGatewayChange = async (
+    state: AgentState,
+    decide: (current: CloudConfig | undefined) => CloudConfigChange,
+  ): Promise<CloudConfigChange | undefined> => {
+    try {
+      const change = await changeCloudConfig(opts.home, state.resourceId, decide);
+      if (change.write) {
+        log.info({ gatewayId: change.next.gateway?.id ?? null }, change.message);
+        await record(state, { gatewayUrl: change.next.gateway?.url });
+      } else if (change.problem) log.warn(change.problem);
+      return change;
+    } catch (err) {
+      log.warn({ err }, 'cloudconfig.json not updated; will retry at the next heartbeat');
+      return undefined;
     }
   };
 

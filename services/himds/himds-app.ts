@@ -14,18 +14,19 @@ import { ComputeSchema, InstanceSchema } from './instance-metadata.ts';
 import { createInstanceSource } from './instance-source.ts';
 import { createStateReader, requireConnected } from './machine-state.ts';
 import type { MachineMetadata } from './metadata.ts';
+import { createJsonMemo, JSON_TYPE } from './json-memo.ts';
 import { errorResponses, MetadataQuery, TokenAnswer, TokenQuery } from './schemas.ts';
 import { tokenAnswer } from './token-answer.ts';
 import { createTokenCache } from './token-cache.ts';
-import { cloudTokenSource, type TokenSource } from './token-source.ts';
+import { cloudTokenSource, type TokenSource, type UpstreamToken } from './token-source.ts';
 import { HIMDS_GROUP, lookupGroupId } from './tokens-dir.ts';
 
 export const TOKEN_PATH = '/metadata/identity/oauth2/token';
 
-/** The 401 bodies, made once: they are the same for every challenge. */
+/** The 401 bodies, serialized once: they are the same for every challenge. */
 const CHALLENGE_BODY = {
-  HIMDS_CHALLENGE: errorBody(new AgentError('HIMDS_CHALLENGE')),
-  HIMDS_CHALLENGE_FAILED: errorBody(new AgentError('HIMDS_CHALLENGE_FAILED')),
+  HIMDS_CHALLENGE: JSON.stringify(errorBody(new AgentError('HIMDS_CHALLENGE'))),
+  HIMDS_CHALLENGE_FAILED: JSON.stringify(errorBody(new AgentError('HIMDS_CHALLENGE_FAILED'))),
 };
 export const DEFAULT_ARC_PROXY_URL = 'http://127.0.0.1:40343';
 
@@ -73,6 +74,10 @@ export function buildHimdsApp(opts: HimdsAppOptions): FastifyInstance {
   let challenges: ReturnType<typeof createChallengeStore> | undefined;
 
   const app = Fastify({ logger: false, return503OnClosing: true });
+  // The JSON of each answer, made once: by the routes' own serializers (so the bytes are what they
+  // would be), kept for as long as the document or the token and its second stay the same.
+  const tokenJson = createJsonMemo<UpstreamToken>();
+  const metadataJson = createJsonMemo<object>();
 
   app.addHook('onReady', async () => {
     const gid = await lookupGroupId(opts.group ?? HIMDS_GROUP, opts.groupFile);
@@ -112,7 +117,8 @@ export function buildHimdsApp(opts: HimdsAppOptions): FastifyInstance {
       schema: { querystring: MetadataQuery, response: { 200: InstanceSchema, ...errorResponses } },
       onRequest: checkHeaders,
     },
-    async (request) => instance.instance(await connectedForMetadata(request.query)),
+    async (request, reply) =>
+      sendMemo(reply, await instance.instance(await connectedForMetadata(request.query))),
   );
   app.get<{ Querystring: MetadataQueryT }>(
     '/metadata/instance/compute',
@@ -120,8 +126,14 @@ export function buildHimdsApp(opts: HimdsAppOptions): FastifyInstance {
       schema: { querystring: MetadataQuery, response: { 200: ComputeSchema, ...errorResponses } },
       onRequest: checkHeaders,
     },
-    async (request) => instance.compute(await connectedForMetadata(request.query)),
+    async (request, reply) =>
+      sendMemo(reply, await instance.compute(await connectedForMetadata(request.query))),
   );
+
+  function sendMemo(reply: FastifyReply, doc: object) {
+    const json = metadataJson(doc, '', () => serialize200(reply, doc));
+    return reply.type(JSON_TYPE).send(json);
+  }
 
   /** Metadata needs a connected machine, not a valid identity: an expired one still has its metadata. */
   async function connectedForMetadata(query: MetadataQueryT) {
@@ -163,7 +175,14 @@ export function buildHimdsApp(opts: HimdsAppOptions): FastifyInstance {
       if (selector && matchSelector(selector, { ...known, ...learned }) !== 'match')
         throw identityNotFound(selector);
       log.debug({ resource, cached, apiVersion: query['api-version'] }, 'token served');
-      return tokenAnswer(token, resource, seconds(), selector);
+      const at = seconds();
+      const key = selector
+        ? `${at}\n${resource}\n${selector.param}\n${selector.value}`
+        : `${at}\n${resource}`;
+      const json = tokenJson(token, key, () =>
+        serialize200(reply, tokenAnswer(token, resource, at, selector)),
+      );
+      return reply.type(JSON_TYPE).send(json);
     },
   );
 
@@ -177,10 +196,15 @@ export function buildHimdsApp(opts: HimdsAppOptions): FastifyInstance {
     if (code === 'HIMDS_CHALLENGE_FAILED') log.info('a token request sent a wrong, used or expired secret');
     log.debug({ path }, 'challenge issued');
     reply.raw.setHeader('Www-Authenticate', realmHeader(path));
-    return reply.code(401).send(CHALLENGE_BODY[code]);
+    return reply.code(401).type(JSON_TYPE).send(CHALLENGE_BODY[code]);
   }
 
   return app;
+}
+
+/** The route's own serializer for its 200 answer (fast-json-stringify, from the response schema). */
+function serialize200(reply: FastifyReply, body: object): string {
+  return reply.getSerializationFunction('200')!(body as { [key: string]: unknown });
 }
 
 function refuse(err: AgentError | undefined): void {

@@ -21,10 +21,17 @@ export interface KnownIdentity {
 
 /** The selector of a token request, if any; more than one is a bad request. */
 export function selectorOf(query: Partial<Record<SelectorParam, string | undefined>>): Selector | undefined {
-  const given = SELECTOR_PARAMS.filter((p) => query[p] !== undefined && query[p] !== '');
-  if (given.length > 1) throw new AgentError('HIMDS_BAD_REQUEST', `give at most one of ${given.join(', ')}`);
-  const param = given[0];
-  return param === undefined ? undefined : { param, value: query[param]! };
+  let selector: Selector | undefined;
+  for (const param of SELECTOR_PARAMS) {
+    const value = query[param];
+    if (value === undefined || value === '') continue;
+    if (selector) {
+      const given = SELECTOR_PARAMS.filter((p) => query[p] !== undefined && query[p] !== '');
+      throw new AgentError('HIMDS_BAD_REQUEST', `give at most one of ${given.join(', ')}`);
+    }
+    selector = { param, value };
+  }
+  return selector;
 }
 
 export type SelectorMatch = 'match' | 'mismatch' | 'unknown';

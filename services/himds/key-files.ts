@@ -1,33 +1,56 @@
-// How challenge secrets get onto disk, cheaply: each challenge is a new name <uuid>.key (a path is
-// never handed out twice), but not necessarily a new file. A used challenge's file is renamed to
-// <uuid>.used, inert (its secret is spent), and the next challenge renames it to its own name and
-// overwrites the 64 bytes in place. On ext4 here that is two renames and a write (~45 us) instead of
-// creating a file and writing to it (~75 us and far worse while the disk is busy: allocating a
-// block for new data is the dearest step of the whole token flow; bench/himds.ts). Spares idle past
-// the challenge time-to-live are removed, so an idle HIMDS leaves nothing behind.
+// How challenge secrets get onto disk, cheaply. A challenge is a file <uuid>.key holding its secret;
+// once the challenge is answered, the secret in it is spent (challenge.ts forgets it), so the file
+// is kept open as a spare, and a later challenge overwrites the 64 bytes in place and hands out
+// the same path. That is one pwrite on an open file per challenge and nothing per answer, where
+// creating and removing a file per challenge costs an open, a write, a chmod, a close and an
+// unlink (ext4 here: a pwrite ~2-4 us; a rename or an unlink 20-50 us; a create 75 us and far
+// more while the disk is busy; bench/himds.ts, where these were the largest cost of a token).
 //
-// The calls are synchronous on purpose: a handful of syscalls on a 64-byte file in a local folder,
-// each cheaper than a round trip through libuv's thread pool, and a challenge's file is complete
-// in the same step of the event loop that registers its secret.
+//   issue:  spare <b>.key (spent secret, fd open) --pwrite new secret--> handed out as <b>.key
+//           no spare: create <uuid>.key (0640, group himds), kept open
+//   answer: nothing on disk; <b>.key is a spare (its secret spent: worthless to whoever reads it)
+//   expiry: <b>.key is unlinked, never reused: a late reader finds nothing, not a newer secret
+//
+// A path is handed out again only after its challenge was answered, by the one client that read
+// it. Spares are removed once idle for half the challenge time-to-live (so a HIMDS at rest leaves
+// nothing behind, and another HIMDS's stale sweep never meets one), and beyond MAX_SPARES at the
+// next sweep. The calls on the request path are synchronous on purpose: one syscall on a 64-byte
+// file costs less than a round trip through libuv's thread pool, and a challenge's file is
+// complete in the same step of the event loop that registers its secret.
 import { randomUUID } from 'node:crypto';
-import { closeSync, fchmodSync, fchownSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, fchmodSync, fchownSync, fstatSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { unlink as unlinkLater } from 'node:fs/promises';
 import type { Logger } from '../../core/index.ts';
 import { KEY_FILE_MODE, prepareTokensDir } from './tokens-dir.ts';
 
-const MAX_SPARES = 64;
+/** Spares kept past a sweep; a burst of answers leaves more until then. */
+export const MAX_SPARES = 64;
+/** Spares being removed at once, in the thread pool. */
+const MAX_REMOVING = 2;
+/** Files kept open at once (about: spares opened again on reuse add to it); others are opened when reused. */
+const MAX_OPEN = 4 * MAX_SPARES;
+
+/** One file in the tokens folder. */
+export interface KeyFile {
+  readonly path: string;
+  fd: number | undefined;
+  /** When its secret was last written (ms): the file's age as a stale sweep sees it. */
+  writtenAt: number;
+}
 
 export interface KeyFiles {
   /** Makes the folder right (mode, group); again whenever it has gone missing. */
   prepare(): Promise<void>;
-  /** Puts `secret` into a new <dir>/<uuid>.key, 0640 and group himds; resolves with its path. */
-  write(secret: Buffer): Promise<string>;
-  /** The challenge at `path` is over: its name disappears, the file is kept as a spare or removed. */
-  retire(path: string): void;
-  /** Removes the file at `path` now (an expired challenge). */
-  remove(path: string): void;
-  /** Removes spares idle for `maxIdleMs` or more. */
+  /** Puts `secret` into a file <uuid>.key, 0640 and group himds: a spare, else a new one. */
+  write(secret: Buffer): Promise<KeyFile>;
+  /** The challenge of `file` was answered: the file becomes a spare. */
+  retire(file: KeyFile): void;
+  /** Removes `file` now (an expired challenge). */
+  remove(file: KeyFile): void;
+  /** Removes spares idle for `maxIdleMs` or more, those beyond MAX_SPARES, and those someone else removed. */
   prune(maxIdleMs: number): void;
+  /** True for a path this HIMDS is using (an open challenge or a spare); a stale sweep skips it. */
+  readonly owns: (path: string) => boolean;
   /** Removes every spare. */
   close(): void;
 }
@@ -40,9 +63,24 @@ export function createKeyFiles(opts: {
 }): KeyFiles {
   const { dir, log, now } = opts;
   let gid = opts.gid;
-  const spares: { path: string; since: number }[] = [];
+  /** Answered challenges' files, the most recently answered last (reused first: likely still open). */
+  const spares: KeyFile[] = [];
+  /** Paths of open challenges and spares. */
+  const live = new Set<string>();
+  let open = 0;
 
-  const remove = (path: string) => {
+  const closeFd = (file: KeyFile) => {
+    if (file.fd === undefined) return;
+    try {
+      closeSync(file.fd);
+    } catch {
+      // already closed: nothing to release
+    }
+    file.fd = undefined;
+    open--;
+  };
+
+  const unlink = (path: string) => {
     try {
       unlinkSync(path);
     } catch (err) {
@@ -51,48 +89,90 @@ export function createKeyFiles(opts: {
     }
   };
 
-  const create = (path: string, secret: Buffer) => {
+  const remove = (file: KeyFile) => {
+    live.delete(file.path);
+    closeFd(file);
+    unlink(file.path);
+  };
+
+  // Spares past their time are removed off the request path: in the thread pool, a few at a time,
+  // so that the thousands a burst of answers can leave never stall the event loop at once.
+  const doomed: string[] = [];
+  let removing = 0;
+  const pump = () => {
+    while (removing < MAX_REMOVING && doomed.length > 0) {
+      const path = doomed.pop()!;
+      removing++;
+      unlinkLater(path)
+        .catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') log.warn({ path, err: err.message }, 'challenge file not removed');
+        })
+        .finally(() => {
+          removing--;
+          pump();
+        });
+    }
+  };
+  const removeLater = (file: KeyFile) => {
+    live.delete(file.path);
+    closeFd(file);
+    doomed.push(file.path);
+    pump();
+  };
+
+  const create = (secret: Buffer): KeyFile => {
+    // The folder is absolute and normalized (challenge.ts): a concatenation, not path.join.
+    const path = `${dir}/${randomUUID()}.key`;
     // 'wx': never follow or reuse something already at that name.
     const fd = openSync(path, 'wx', KEY_FILE_MODE);
-    let written = false;
     try {
       writeSync(fd, secret);
       fchmodSync(fd, KEY_FILE_MODE); // the umask may have taken the group's read bit
       if (gid !== undefined) fchownSync(fd, -1, gid);
-      written = true;
-    } finally {
-      closeSync(fd);
-      if (!written) remove(path);
-    }
-  };
-
-  /** Renames a spare to `path` and overwrites its spent secret; false when there is none that works. */
-  const recycle = (path: string, secret: Buffer): boolean => {
-    const spare = spares.pop();
-    if (!spare) return false;
-    try {
-      renameSync(spare.path, path);
-    } catch {
-      return recycle(path, secret); // gone (the folder was cleaned): try the next
-    }
-    try {
-      // Every secret has the same length, so the new one covers the spent one exactly.
-      const fd = openSync(path, 'r+');
-      try {
-        writeSync(fd, secret, 0, secret.length, 0);
-      } finally {
-        closeSync(fd);
-      }
-      return true;
     } catch (err) {
-      remove(path);
-      log.warn({ path, err: (err as Error).message }, 'spare challenge file not reusable');
-      return false;
+      closeSync(fd);
+      unlink(path);
+      throw err;
     }
+    const file: KeyFile = { path, fd, writtenAt: now().getTime() };
+    if (open < MAX_OPEN) open++;
+    else {
+      closeSync(fd);
+      file.fd = undefined;
+    }
+    live.add(path);
+    return file;
   };
 
-  const place = (path: string, secret: Buffer) => {
-    if (!recycle(path, secret)) create(path, secret);
+  /** A spare with `secret` written over its spent one; undefined when there is none that works. */
+  const reuse = (secret: Buffer): KeyFile | undefined => {
+    for (let file = spares.pop(); file; file = spares.pop()) {
+      try {
+        if (file.fd === undefined) {
+          file.fd = openSync(file.path, 'r+');
+          open++;
+        }
+        // Every secret has the same length, so the new one covers the spent one exactly.
+        writeSync(file.fd, secret, 0, secret.length, 0);
+        file.writtenAt = now().getTime();
+        return file;
+      } catch (err) {
+        remove(file);
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+          log.warn({ path: file.path, err: (err as Error).message }, 'spare challenge file not reusable');
+      }
+    }
+    return undefined;
+  };
+
+  /** True when someone else removed the file: reusing it would hand out a path that does not exist. */
+  const gone = (file: KeyFile): boolean => {
+    if (file.fd === undefined) return false; // opened again on reuse, which then finds out
+    try {
+      return fstatSync(file.fd).nlink === 0;
+    } catch {
+      return true;
+    }
   };
 
   return {
@@ -101,43 +181,43 @@ export function createKeyFiles(opts: {
     },
 
     async write(secret) {
-      const path = join(dir, `${randomUUID()}.key`);
+      const spare = reuse(secret);
+      if (spare) return spare;
       try {
-        place(path, secret);
+        return create(secret);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
         // Someone removed the folder under us: make it again, once.
-        spares.length = 0;
+        for (const s of spares.splice(0)) remove(s);
         await this.prepare();
-        create(path, secret);
+        return create(secret);
       }
-      return path;
     },
 
-    retire(path) {
-      if (spares.length >= MAX_SPARES) return remove(path);
-      const spare = join(dir, `${randomUUID()}.used`);
-      try {
-        renameSync(path, spare);
-        spares.push({ path: spare, since: now().getTime() });
-      } catch {
-        remove(path);
-      }
+    retire(file) {
+      spares.push(file);
     },
 
     remove,
 
     prune(maxIdleMs) {
       const at = now().getTime();
-      for (let i = spares.length - 1; i >= 0; i--) {
-        if (at - spares[i]!.since < maxIdleMs) continue;
-        remove(spares[i]!.path);
-        spares.splice(i, 1);
-      }
+      // The oldest first: those beyond MAX_SPARES go whatever their age.
+      let excess = spares.length - MAX_SPARES;
+      const kept = spares.filter((file) => {
+        const keep = excess-- <= 0 && at - file.writtenAt < maxIdleMs && !gone(file);
+        if (!keep) removeLater(file);
+        return keep;
+      });
+      spares.length = 0;
+      for (const file of kept) spares.push(file);
     },
 
+    owns: (path) => live.has(path),
+
     close() {
-      for (const s of spares.splice(0)) remove(s.path);
+      for (const s of spares.splice(0)) remove(s);
+      for (const path of doomed.splice(0)) unlink(path);
     },
   };
 }

@@ -9,10 +9,21 @@ export type MachineStatus =
   | { kind: 'not-connected'; reason?: string }
   | { kind: 'expired'; state: AgentState; since: string | undefined };
 
+/** certificateNotAfter as ms, parsed once per read of the state file (every request asks). */
+const notAfterMs = new WeakMap<AgentState, number>();
+function notAfterOf(state: AgentState): number {
+  let ms = notAfterMs.get(state);
+  if (ms === undefined) {
+    ms = state.certificateNotAfter ? Date.parse(state.certificateNotAfter) : NaN;
+    notAfterMs.set(state, ms);
+  }
+  return ms;
+}
+
 /** The decision, from the state file's contents and the time; no I/O. */
 export function machineStatus(state: AgentState | undefined, now: Date): MachineStatus {
   if (!state) return { kind: 'not-connected' };
-  const notAfter = state.certificateNotAfter ? Date.parse(state.certificateNotAfter) : NaN;
+  const notAfter = notAfterOf(state);
   if (notAfter <= now.getTime()) return { kind: 'expired', state, since: state.certificateNotAfter };
   if (state.status === 'Expired') return { kind: 'expired', state, since: state.errorTimestamp };
   return { kind: 'connected', state };

@@ -3,13 +3,12 @@
 // agent's security model: ../shared/reference/himds-identity.md section 1.1). Clients insist on
 // /var/opt/azcmagent/tokens, the default home's; a test or a demo home has its own.
 import { chmod, chown, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Logger } from '../../core/index.ts';
 
 export const HIMDS_GROUP = 'himds';
 export const DIR_MODE = 0o750;
 export const KEY_FILE_MODE = 0o640;
-/** Challenge files are <uuid>.key, spent ones kept for reuse <uuid>.used; nothing else is ours. */
+/** Challenge files are <uuid>.key (spares for reuse too); <uuid>.used are earlier versions' spares. Nothing else is ours. */
 export const KEY_FILE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.(key|used)$/;
 
 /** The numeric id of group `name` in /etc/group text (group(5)), or undefined when there is none. */
@@ -62,6 +61,8 @@ export async function removeStaleKeyFiles(
   maxAgeMs: number,
   now: Date,
   log: Logger,
+  /** Paths the caller is using (its open challenges and spares): not even looked at. */
+  skip: (path: string) => boolean = () => false,
 ): Promise<number> {
   let names: string[];
   try {
@@ -71,7 +72,8 @@ export async function removeStaleKeyFiles(
   }
   let removed = 0;
   for (const name of names.filter((n) => KEY_FILE.test(n))) {
-    const path = join(dir, name);
+    const path = `${dir}/${name}`; // as key-files.ts spells them, for `skip`
+    if (skip(path)) continue;
     const info = await stat(path).catch(() => undefined);
     if (!info?.isFile() || now.getTime() - info.mtimeMs < maxAgeMs) continue;
     await rm(path, { force: true }).then(

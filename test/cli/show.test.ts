@@ -43,6 +43,7 @@ const JSON_KEYS = [
   'upstreamProxy',
   'gatewayUrl',
   'connectionType',
+  'connectionTypeInEffect',
   'services',
 ];
 
@@ -64,13 +65,22 @@ const connected = {
   errorCode: 'CLOUD_REQUEST_FAILED',
   errorDetails: 'the cloud refused or failed the request. retry later',
   errorTimestamp: '2026-07-24T08:19:15Z',
-  gatewayUrl: 'https://gw-01.gw.arc.azure.com',
 };
 
-function homeWith(agent?: object, local?: object): string {
+/** cloudconfig.json naming the gateway this machine is associated with. */
+const gatewayCloudConfig = {
+  gateway: {
+    id: '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-arc/providers/Microsoft.HybridCompute/gateways/gw-01',
+    url: 'https://gw-01.gw.arc.azure.com',
+    endpoints: ['management.azure.com', '*.his.arc.azure.com'],
+  },
+};
+
+function homeWith(agent?: object, local?: object, cloud?: object): string {
   const home = tempDir();
   if (agent) writeFileSync(join(home, 'agentconfig.json'), JSON.stringify(agent));
   if (local) writeFileSync(join(home, 'localconfig.json'), JSON.stringify(local));
+  if (cloud) writeFileSync(join(home, 'cloudconfig.json'), JSON.stringify(cloud));
   return home;
 }
 
@@ -94,7 +104,8 @@ describe('azcmagent show', () => {
     expect(f.get('Resource Name')).toBe('');
     expect(f.get('Agent Version')).toBe(PACKAGE_VERSION);
     expect(f.get('Agent Logfile')).toBe(join(home, 'log', 'himds.log'));
-    expect(f.get('Connection Type')).toBe('direct');
+    expect(f.get('Connection Type')).toBe('default');
+    expect(f.get('Connection Type In Effect')).toBe('direct');
     expect(f.get('Using HTTPS Proxy')).toBe('');
     for (const s of [
       'Agent Service (himds)',
@@ -114,7 +125,11 @@ describe('azcmagent show', () => {
   });
 
   it('prints the fields of a connected machine in the real agent order, and the same as stable JSON', async () => {
-    const home = homeWith(connected, { 'proxy.bypass': ['ARM', 'Arc'], 'connection.type': 'gateway' });
+    const home = homeWith(
+      connected,
+      { 'proxy.bypass': ['ARM', 'Arc'], 'connection.type': 'gateway' },
+      gatewayCloudConfig,
+    );
     const text = await run(home, []);
     expect(text.code, text.stderr).toBe(0);
     const names = [...fields(text.stdout).keys()];
@@ -137,9 +152,12 @@ describe('azcmagent show', () => {
     expect(f.get('Agent Status')).toBe('Connected');
     expect(f.get('Agent Last Heartbeat')).toBe('2026-07-24T08:24:15Z');
     expect(f.get('Agent Error Code')).toBe('CLOUD_REQUEST_FAILED');
-    expect(f.get('Proxy Bypass List')).toBe('ARM,Arc');
+    expect(f.get('Proxy Bypass List')).toBe(
+      'ARM,Arc (ignored: the Arc gateway is in use; gateway.bypass names what skips it)',
+    );
     expect(f.get('Gateway URL')).toBe('https://gw-01.gw.arc.azure.com');
     expect(f.get('Connection Type')).toBe('gateway');
+    expect(f.get('Connection Type In Effect')).toBe('gateway');
 
     const json = await run(home, ['-j']);
     const parsed = JSON.parse(json.stdout) as Record<string, unknown>;
@@ -165,6 +183,7 @@ describe('azcmagent show', () => {
       upstreamProxy: '',
       gatewayUrl: 'https://gw-01.gw.arc.azure.com',
       connectionType: 'gateway',
+      connectionTypeInEffect: 'gateway',
       services: { himds: 'stopped', arcproxy: 'stopped', extd: 'stopped', gcad: 'stopped' },
     });
   });
@@ -252,6 +271,56 @@ describe('the upstream proxy in show', () => {
     expect(fromEnv.stdout).not.toContain('hunter2');
     const ownProxy = await run(home, ['-j', 'upstreamProxy'], { https_proxy: 'http://extd@127.0.0.1:40343' });
     expect(JSON.parse(ownProxy.stdout)).toEqual({ upstreamProxy: '' });
+  });
+});
+
+describe('the connection type in show', () => {
+  it('default with a gateway in cloudconfig.json is in effect as gateway', async () => {
+    const r = await run(homeWith(connected, undefined, gatewayCloudConfig), [
+      '-j',
+      'connectionType',
+      'connectionTypeInEffect',
+      'gatewayUrl',
+    ]);
+    expect(JSON.parse(r.stdout)).toEqual({
+      gatewayUrl: 'https://gw-01.gw.arc.azure.com',
+      connectionType: 'default',
+      connectionTypeInEffect: 'gateway',
+    });
+  });
+
+  it('gateway without a gateway in cloudconfig.json says it falls back to direct', async () => {
+    const home = homeWith(connected, { 'connection.type': 'gateway' });
+    const f = fields((await run(home, [])).stdout);
+    expect(f.get('Connection Type')).toBe('gateway');
+    expect(f.get('Connection Type In Effect')).toBe(
+      'direct (connection.type is gateway, but no Arc gateway is associated with this machine)',
+    );
+    expect(JSON.parse((await run(home, ['-j', 'connectionTypeInEffect'])).stdout)).toEqual({
+      connectionTypeInEffect: 'direct',
+    });
+  });
+
+  it('direct with an associated gateway says the gateway is not used, and proxy.bypass applies', async () => {
+    const home = homeWith(
+      connected,
+      { 'connection.type': 'direct', 'proxy.bypass': ['AAD'] },
+      gatewayCloudConfig,
+    );
+    const f = fields((await run(home, [])).stdout);
+    expect(f.get('Connection Type In Effect')).toBe(
+      'direct (an Arc gateway is associated, but connection.type is direct)',
+    );
+    expect(f.get('Proxy Bypass List')).toBe('AAD');
+  });
+
+  it('a cloudconfig.json it cannot read is named with the fix, and exit code 70', async () => {
+    const home = homeWith(connected);
+    writeFileSync(join(home, 'cloudconfig.json'), '{"gateway": ');
+    const r = await run(home, ['-j', 'gatewayUrl', 'connectionTypeInEffect']);
+    expect(r.code).toBe(70);
+    expect(JSON.parse(r.stdout)).toEqual({ gatewayUrl: '', connectionTypeInEffect: '' });
+    expect(r.stderr).toContain(join(home, 'cloudconfig.json'));
   });
 });
 

@@ -25,7 +25,7 @@ const metadata = {
 };
 
 describe('POST /v1/machines/heartbeat', () => {
-  it('answers Connected with the server time, the renewal date and the interval', async () => {
+  it('answers Connected with the server time, the renewal date, the interval and no gateway', async () => {
     const m = await createAndRegister(t, 'hb-1');
     const a = await heartbeat(t, m, { agentVersion: '1.2.3', metadata });
     expect(a.status).toBe(200);
@@ -37,6 +37,7 @@ describe('POST /v1/machines/heartbeat', () => {
       certificateRenewAfter: m.answer.renewAfter,
       renewNow: false,
       heartbeatIntervalSeconds: 120,
+      gateway: null,
     });
   });
 

@@ -5,12 +5,19 @@ import { execFileP } from './world.ts';
 
 export const BIN = resolve(import.meta.dirname, '../../dist/azcmagent.js');
 
+/** A command line that runs the CLI, optionally inside a wrapper such as `ip netns exec NS`. */
+const commandLine = (args: string[], wrap: string[]): [string, string[]] =>
+  wrap.length > 0
+    ? [wrap[0]!, [...wrap.slice(1), process.execPath, BIN, ...args]]
+    : [process.execPath, [BIN, ...args]];
+
 export async function azcmagent(
   args: string[],
   env: NodeJS.ProcessEnv = {},
+  wrap: string[] = [],
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await execFileP(process.execPath, [BIN, ...args], {
+    const { stdout, stderr } = await execFileP(...commandLine(args, wrap), {
       env: { ...process.env, ...env },
       timeout: 20_000,
     });
@@ -31,8 +38,12 @@ export interface Daemon {
 }
 
 /** Starts `azcmagent run` and resolves once its readiness line names the port. */
-export function startDaemon(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Daemon> {
-  const proc = spawn(process.execPath, [BIN, 'run', ...args], {
+export function startDaemon(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  wrap: string[] = [],
+): Promise<Daemon> {
+  const proc = spawn(...commandLine(['run', ...args], wrap), {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -83,22 +83,38 @@ describe('the key-file challenge', () => {
     await eventually(() => !existsSync(realmPath(a)));
   });
 
-  it('takes the name of a used challenge off the disk at once, and never hands a path out twice', async () => {
+  it('reuses the file of an answered challenge with a new secret; the spent one never works again', async () => {
     const started = await startTestHimds();
     himds = started.himds;
-    const paths = new Set<string>();
-    for (let i = 0; i < 5; i++) {
-      const { challenge, answer } = await tokenFlow(
-        himds.url,
-        `${API}&resource=https%3A%2F%2Fvault.azure.net`,
-      );
-      expect(answer.status).toBe(200);
-      expect(existsSync(realmPath(challenge))).toBe(false);
-      paths.add(realmPath(challenge));
-    }
-    expect(paths.size).toBe(5);
-    const left = (await readdir(started.home.tokens)).filter((f) => f.endsWith('.key'));
-    expect(left).toEqual([]);
+    const query = `${API}&resource=https%3A%2F%2Fvault.azure.net`;
+    const first = await tokenFlow(himds.url, query);
+    expect(first.answer.status).toBe(200);
+    const next = await ask(himds);
+    expect(realmPath(next)).toBe(realmPath(first.challenge)); // answered: its file is free again
+    const secret = await readFile(realmPath(next), 'utf8');
+    expect(secret).toMatch(/^[0-9a-f]{64}$/);
+    expect(secret).not.toBe(first.secret);
+    expect((await stat(realmPath(next))).mode & 0o777).toBe(0o640);
+    const spent = await ask(himds, { Metadata: 'true', Authorization: `Basic ${first.secret}` });
+    expect(spent.status).toBe(401);
+    expect((await ask(himds, { Metadata: 'true', Authorization: `Basic ${secret}` })).status).toBe(200);
+  });
+
+  it('never gives two open challenges the same file', async () => {
+    ({ himds } = await startTestHimds());
+    const open = await Promise.all(Array.from({ length: 8 }, () => ask(himds!)));
+    expect(new Set(open.map(realmPath)).size).toBe(8);
+    const secrets = await Promise.all(open.map((a) => readFile(realmPath(a), 'utf8')));
+    expect(new Set(secrets).size).toBe(8);
+  });
+
+  it('removes the file of an answered challenge once it has been idle, leaving an empty folder', async () => {
+    const started = await startTestHimds({ challengeTtlMs: 1_000 });
+    himds = started.himds;
+    const { answer, challenge } = await tokenFlow(himds.url, `${API}&resource=https%3A%2F%2Fvault.azure.net`);
+    expect(answer.status).toBe(200);
+    await eventually(() => !existsSync(realmPath(challenge)), 5_000);
+    expect(await readdir(started.home.tokens)).toEqual([]);
   });
 
   it('removes an unanswered challenge file after its time to live', async () => {

@@ -1,0 +1,64 @@
+// What every outbound hop shares (direct, enterprise proxy, Arc gateway): the address of a peer,
+// the tunnel a hop hands back, the resolve map of the cloud profile, and socket errors as stable codes.
+// It lives here, below proxy/, because proxy/ uses gateway-client/ and never the other way round.
+import { isIP, type Socket } from 'node:net';
+import { AgentError } from '../core/index.ts';
+
+export interface Target {
+  host: string;
+  port: number;
+}
+
+export const formatTarget = ({ host, port }: Target): string =>
+  isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
+
+/** An open hop: the socket whose payload is the tunnel, and what the hop itself cost on the wire. */
+export interface Tunnel {
+  socket: Socket;
+  /** Bytes that went to and came from the hops themselves (CONNECT requests and answers), not payload. */
+  overheadWritten: number;
+  overheadRead: number;
+  /** Payload that arrived together with the last answer head. */
+  head: Buffer;
+}
+
+/** Where a host really is: the resolve map's address if it names the host, else the host itself. */
+export function resolveTarget(target: Target, resolve: Record<string, string> | undefined): Target {
+  const mapped = resolve?.[target.host] ?? resolve?.[formatTarget(target)];
+  if (!mapped) return target;
+  const colon = mapped.lastIndexOf(':');
+  return { host: mapped.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(mapped.slice(colon + 1)) };
+}
+
+/** A socket error as a stable code; `what` names the peer without secrets. */
+export function dialError(err: NodeJS.ErrnoException, what: string): AgentError {
+  switch (err.code) {
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_NONAME':
+    case 'EAI_FAIL':
+      return new AgentError('ARCPROXY_DNS_FAILURE', `${what} (${err.code})`, { cause: err });
+    case 'ECONNREFUSED':
+      return new AgentError('ARCPROXY_UPSTREAM_REFUSED', `${what} (${err.code})`, { cause: err });
+    case 'ETIMEDOUT':
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+      return new AgentError('ARCPROXY_UPSTREAM_TIMEOUT', `${what} (${err.code})`, { cause: err });
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return new AgentError('ARCPROXY_UPSTREAM_REFUSED', `${what} (${err.code})`, { cause: err });
+    default:
+      return new AgentError('ARCPROXY_UPSTREAM_RESET', `${what} (${err.code ?? err.message})`, {
+        cause: err,
+      });
+  }
+}
+
+/**
+ * TLS failures as Node names them in `err.code`: OpenSSL's certificate verification results
+ * (X509_V_ERR_* without the prefix: UNABLE_TO_VERIFY_LEAF_SIGNATURE, CERT_HAS_EXPIRED,
+ * SELF_SIGNED_CERT_IN_CHAIN, ...), the host name check (ERR_TLS_CERT_ALTNAME_INVALID) and handshake errors.
+ */
+export const TLS_FAILURE =
+  /^(?:ERR_SSL_|ERR_TLS_|UNABLE_TO_|CERT_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|INVALID_CA|INVALID_PURPOSE|HOSTNAME_MISMATCH|PATH_LENGTH_EXCEEDED)/;
