@@ -1,10 +1,7 @@
 // agentconfig.json: the connection state that `connect` writes, heartbeats update and `show` reads.
 // Absent until the machine is connected. Written atomically; read leniently (unknown keys are kept).
-import { readFile } from 'node:fs/promises';
 import { Type, type Static } from 'typebox';
-import { Value } from 'typebox/value';
-import { writeFileAtomic } from './atomic-file.ts';
-import { AgentError } from './errors.ts';
+import { readSchemaFile, writeJsonFile } from './json-file.ts';
 
 const optional = (description: string) => Type.Optional(Type.String({ description }));
 
@@ -39,32 +36,7 @@ export const AgentStateSchema = Type.Object(
 export type AgentState = Static<typeof AgentStateSchema>;
 
 /** The connection state, or undefined when the machine is not connected. */
-export async function readAgentState(path: string): Promise<AgentState | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new AgentError('CONFIG_UNREADABLE', `${path}: ${(err as Error).message}`, { cause: err });
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new AgentError('CONFIG_UNREADABLE', `${path} is not valid JSON (${(err as Error).message})`, {
-      cause: err,
-    });
-  }
-  const problem = Value.Errors(AgentStateSchema, raw)[0];
-  if (problem)
-    throw new AgentError('CONFIG_UNREADABLE', `${path}: ${problem.instancePath || '/'} ${problem.message}`);
-  return raw as AgentState;
-}
+export const readAgentState = (path: string): Promise<AgentState | undefined> =>
+  readSchemaFile(path, AgentStateSchema);
 
-export async function writeAgentState(path: string, state: AgentState): Promise<void> {
-  try {
-    await writeFileAtomic(path, `${JSON.stringify(state, null, 2)}\n`, 0o644);
-  } catch (err) {
-    throw new AgentError('CONFIG_WRITE_FAILED', `${path}: ${(err as Error).message}`, { cause: err });
-  }
-}
+export const writeAgentState = (path: string, state: AgentState): Promise<void> => writeJsonFile(path, state);

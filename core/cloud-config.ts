@@ -1,11 +1,8 @@
 // cloudconfig.json: what the cloud says about how this machine reaches it, today the Arc gateway it is
 // associated with (its URL and the endpoints it serves). Written by `connect` and by the heartbeat
 // when the cloud's answer changes; the Arc Proxy watches it. Absent or `gateway: null`: no gateway.
-import { readFile } from 'node:fs/promises';
 import { Type, type Static } from 'typebox';
-import { Value } from 'typebox/value';
-import { writeFileAtomic } from './atomic-file.ts';
-import { AgentError } from './errors.ts';
+import { readSchemaFile, writeJsonFile } from './json-file.ts';
 import { type FileWatcher, watchFile } from './watch-file.ts';
 
 export const GatewayConfigSchema = Type.Object(
@@ -35,35 +32,11 @@ export type CloudConfig = Static<typeof CloudConfigSchema>;
 export const NO_CLOUD_CONFIG: CloudConfig = { gateway: null };
 
 /** The cloud configuration; `{ gateway: null }` when the file does not exist. */
-export async function readCloudConfig(path: string): Promise<CloudConfig> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return NO_CLOUD_CONFIG;
-    throw new AgentError('CONFIG_UNREADABLE', `${path}: ${(err as Error).message}`, { cause: err });
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new AgentError('CONFIG_UNREADABLE', `${path} is not valid JSON (${(err as Error).message})`, {
-      cause: err,
-    });
-  }
-  const problem = Value.Errors(CloudConfigSchema, raw)[0];
-  if (problem)
-    throw new AgentError('CONFIG_UNREADABLE', `${path}: ${problem.instancePath || '/'} ${problem.message}`);
-  return raw as CloudConfig;
-}
+export const readCloudConfig = async (path: string): Promise<CloudConfig> =>
+  (await readSchemaFile(path, CloudConfigSchema)) ?? NO_CLOUD_CONFIG;
 
-export async function writeCloudConfig(path: string, config: CloudConfig): Promise<void> {
-  try {
-    await writeFileAtomic(path, `${JSON.stringify(config, null, 2)}\n`, 0o644);
-  } catch (err) {
-    throw new AgentError('CONFIG_WRITE_FAILED', `${path}: ${(err as Error).message}`, { cause: err });
-  }
-}
+export const writeCloudConfig = (path: string, config: CloudConfig): Promise<void> =>
+  writeJsonFile(path, config);
 
 /** Calls `onChange` whenever cloudconfig.json changes on disk; an unreadable file goes to `onError`. */
 export function watchCloudConfig(

@@ -1,7 +1,7 @@
 // localconfig.json: the user's settings, a flat JSON object with the real agent's dotted keys plus
 // ours. Validated with typebox at the edge; everything below gets a typed, complete LocalConfig.
 // Keys are matched case-insensitively, as the real agent does for proxy keys (1.46).
-import { link, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { link, readdir, rename, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { type FileWatcher, watchFile } from './watch-file.ts';
 import { basename, dirname, join } from 'node:path';
@@ -9,6 +9,7 @@ import { Type, type Static, type TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import { AgentError } from './errors.ts';
 import { writeFileAtomic } from './atomic-file.ts';
+import { readJsonFile } from './json-file.ts';
 
 export const BYPASS_CATEGORIES = ['AAD', 'ARM', 'Arc', 'AMA', 'ArcData'] as const;
 export type BypassCategory = (typeof BYPASS_CATEGORIES)[number];
@@ -185,25 +186,8 @@ function canonicalEntries(raw: unknown, source: string): Record<string, unknown>
 }
 
 /** The parsed JSON of a file, or undefined when it does not exist; CONFIG_UNREADABLE names the file otherwise. */
-async function readJson(path: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new AgentError('CONFIG_UNREADABLE', `${path}: ${(err as Error).message}`, { cause: err });
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new AgentError('CONFIG_UNREADABLE', `${path} is not valid JSON (${(err as Error).message})`, {
-      cause: err,
-    });
-  }
-}
-
 export async function readLocalConfig(path: string): Promise<LocalConfig> {
-  const raw = await readJson(path);
+  const raw = await readJsonFile(path);
   return raw === undefined ? defaultConfig() : parseLocalConfig(raw, path);
 }
 
@@ -213,7 +197,7 @@ export async function readLocalConfig(path: string): Promise<LocalConfig> {
  * can repair a value that is wrong; writeLocalConfig then checks the whole result.
  */
 export async function readLocalConfigEntries(path: string): Promise<Record<string, unknown>> {
-  const raw = await readJson(path);
+  const raw = await readJsonFile(path);
   return raw === undefined ? {} : canonicalEntries(raw, path);
 }
 

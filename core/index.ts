@@ -3,6 +3,7 @@ export * from './errors.ts';
 export * from './logger.ts';
 export * from './home.ts';
 export * from './atomic-file.ts';
+export * from './json-file.ts';
 export * from './config.ts';
 export * from './config-lock.ts';
 export * from './clouds.ts';

@@ -1,7 +1,7 @@
 // What every outbound hop shares (direct, enterprise proxy, Arc gateway): the address of a peer,
 // the tunnel a hop hands back, the resolve map of the cloud profile, and socket errors as stable codes.
 // It lives here, below proxy/, because proxy/ uses gateway-client/ and never the other way round.
-import { isIP, type Socket } from 'node:net';
+import net, { isIP, type Socket } from 'node:net';
 import { AgentError } from '../core/index.ts';
 
 export interface Target {
@@ -28,6 +28,40 @@ export function resolveTarget(target: Target, resolve: Record<string, string> | 
   if (!mapped) return target;
   const colon = mapped.lastIndexOf(':');
   return { host: mapped.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(mapped.slice(colon + 1)) };
+}
+
+/**
+ * A TCP connection to `target` (through the resolve map) as a tunnel with no overhead, or the
+ * AgentError that `failed` makes of the socket error, or of a timeout (`ETIMEDOUT`).
+ */
+export function connectTcp(
+  target: Target,
+  o: {
+    resolve: Record<string, string> | undefined;
+    timeoutMs: number;
+    failed: (err: NodeJS.ErrnoException) => AgentError;
+  },
+): Promise<Tunnel> {
+  const { host, port } = resolveTarget(target, o.resolve);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port, allowHalfOpen: true, noDelay: true });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(
+        o.failed(Object.assign(new Error(`no connection within ${o.timeoutMs} ms`), { code: 'ETIMEDOUT' })),
+      );
+    }, o.timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.off('error', onError);
+      resolve({ socket, overheadWritten: 0, overheadRead: 0, head: Buffer.alloc(0) });
+    });
+    const onError = (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(o.failed(err));
+    };
+    socket.once('error', onError);
+  });
 }
 
 /** A socket error as a stable code; `what` names the peer without secrets. */

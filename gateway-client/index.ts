@@ -11,4 +11,4 @@ export {
   type UpstreamProxy,
   type UpstreamTunnelOptions,
 } from './enterprise-proxy.ts';
-export { dialError, formatTarget, resolveTarget, type Target, type Tunnel } from './hop.ts';
+export { connectTcp, dialError, formatTarget, resolveTarget, type Target, type Tunnel } from './hop.ts';

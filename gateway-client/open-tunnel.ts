@@ -6,13 +6,12 @@
 //
 //   Arc Proxy --TCP--------------------------------> gateway ==TLS== CONNECT target --> target
 //   Arc Proxy --TCP--> enterprise proxy --CONNECT--> gateway ==TLS== CONNECT target --> target
-import net from 'node:net';
 import tls from 'node:tls';
 import { AgentError } from '../core/index.ts';
 import { type AnswerHeadError, readAnswerHead, readShortBody } from './answer-head.ts';
 import { type UpstreamProxy, openUpstreamTunnel } from './enterprise-proxy.ts';
 import { type Gateway, gatewayAuthority, gatewayDomainPattern, gatewayTarget } from './gateway.ts';
-import { type Target, type Tunnel, formatTarget, resolveTarget } from './hop.ts';
+import { type Target, type Tunnel, connectTcp, formatTarget } from './hop.ts';
 import { gatewayRefusal, readGatewayAnswer } from './refusal.ts';
 import { type ClientIdentity, type GatewayTlsCache, createGatewayTlsCache } from './tls-cache.ts';
 
@@ -62,30 +61,11 @@ function openOuter(gateway: Gateway, opts: GatewayTunnelOptions): Promise<Tunnel
           : undefined,
     });
   }
-  const where = resolveTarget(gatewayTarget(gateway), opts.resolve);
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: where.host, port: where.port, allowHalfOpen: true, noDelay: true });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(
-        new AgentError(
-          'GATEWAY_UNREACHABLE',
-          `${authority}: no TCP connection within ${opts.connectTimeoutMs} ms`,
-        ),
-      );
-    }, opts.connectTimeoutMs);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.off('error', onError);
-      resolve({ socket, overheadWritten: 0, overheadRead: 0, head: Buffer.alloc(0) });
-    });
-    const onError = (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      reject(
-        new AgentError('GATEWAY_UNREACHABLE', `${authority} (${err.code ?? err.message})`, { cause: err }),
-      );
-    };
-    socket.once('error', onError);
+  return connectTcp(gatewayTarget(gateway), {
+    resolve: opts.resolve,
+    timeoutMs: opts.connectTimeoutMs,
+    failed: (err) =>
+      new AgentError('GATEWAY_UNREACHABLE', `${authority} (${err.code ?? err.message})`, { cause: err }),
   });
 }
 

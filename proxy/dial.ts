@@ -1,16 +1,15 @@
 // Opening the connection a route asks for: straight to the destination (through the cloud profile's
 // resolve map, if it names the host), through the enterprise proxy, or through the Arc gateway.
 // Socket errors become stable codes.
-import net from 'node:net';
 import { AgentError } from '../core/index.ts';
 import {
   type ClientIdentity,
   type GatewayTlsCache,
   type Tunnel,
+  connectTcp,
   dialError,
   openGatewayTunnel,
   openUpstreamTunnel,
-  resolveTarget,
 } from '../gateway-client/index.ts';
 import type { Route } from './route.ts';
 import { type Target, formatTarget } from './target.ts';
@@ -38,23 +37,14 @@ export function dial(route: Route, target: Target, opts: DialOptions): Promise<D
   if (route.kind === 'gateway') {
     return openGatewayTunnel(route.gateway, target, gatewayTunnelOptions(route.via, opts));
   }
-  const { host, port } = resolveTarget(target, opts.resolve);
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port, allowHalfOpen: true, noDelay: true });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new AgentError('ARCPROXY_UPSTREAM_TIMEOUT', `connecting to ${formatTarget(target)}`));
-    }, opts.connectTimeoutMs);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.off('error', onError);
-      resolve({ socket, overheadWritten: 0, overheadRead: 0, head: Buffer.alloc(0) });
-    });
-    const onError = (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      reject(dialError(err, formatTarget(target)));
-    };
-    socket.once('error', onError);
+  const dest = formatTarget(target);
+  return connectTcp(target, {
+    resolve: opts.resolve,
+    timeoutMs: opts.connectTimeoutMs,
+    failed: (err) =>
+      err.code === 'ETIMEDOUT'
+        ? new AgentError('ARCPROXY_UPSTREAM_TIMEOUT', `connecting to ${dest}`)
+        : dialError(err, dest),
   });
 }
 

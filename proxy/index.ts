@@ -47,3 +47,4 @@ export {
   type ClientIdentity,
 } from '../gateway-client/index.ts';
 export type { UpstreamProxy } from './route.ts';
+export { tunnelThroughArcProxy } from './arc-proxy-client.ts';

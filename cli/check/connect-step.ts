@@ -1,8 +1,7 @@
 // Step 3: the connection the route asks for, opened by the Arc Proxy's own dialer (proxy/dial.ts):
 // TCP, a CONNECT through the enterprise proxy, or a tunnel through the Arc gateway. For connect's
 // pre-check, a CONNECT through the running Arc Proxy instead.
-import { dial } from '../../proxy/index.ts';
-import { tunnelThroughArcProxy } from './arc-proxy-tunnel.ts';
+import { dial, tunnelThroughArcProxy } from '../../proxy/index.ts';
 import type { EndpointStep } from './probe.ts';
 import { CLIENT_ID } from './route-step.ts';
 

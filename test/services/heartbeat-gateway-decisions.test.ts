@@ -17,7 +17,6 @@ import {
   proxyUsesGateway,
   waitForProxyGateway,
 } from '../../services/himds/gateway-onboarding.ts';
-import { parseRefusal } from '../../services/himds/proxy-refusal.ts';
 
 const ID = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.HybridCompute/gateways/gw1';
 const G: GatewayConfig = {
@@ -123,23 +122,6 @@ describe('a gateway that refuses the machine', () => {
     expect(decideGatewayRetry(none, undefined, NOW)).toEqual({ write: false });
     // Meanwhile something else wrote a gateway: that one stands.
     expect(decideGatewayRetry({ gateway: OTHER }, G, NOW)).toEqual({ write: false });
-  });
-
-  it("reads the Arc Proxy's refusal: status, stable code and message", () => {
-    const body = JSON.stringify({
-      error: { code: 'GATEWAY_CLIENT_CERT_REFUSED', message: 'refused: MachineNotAssociated' },
-    });
-    const raw = `HTTP/1.1 502 Bad Gateway\r\nContent-Type: application/json\r\nX-Arc-Proxy-Error: GATEWAY_CLIENT_CERT_REFUSED\r\n\r\n${body}`;
-    expect(parseRefusal(raw)).toEqual({
-      status: 502,
-      code: 'GATEWAY_CLIENT_CERT_REFUSED',
-      message: 'refused: MachineNotAssociated',
-    });
-    expect(parseRefusal('HTTP/1.1 200 Connection Established\r\n\r\n')).toMatchObject({
-      status: 200,
-      code: undefined,
-    });
-    expect(parseRefusal('garbage')).toBeUndefined();
   });
 });
 

@@ -170,7 +170,6 @@ describe('heartbeat: gateway pick-up', () => {
 
   it('goes without a gateway that refuses the machine, and back to it while the cloud stays unreachable', async () => {
     const w = await start({
-      status: 502,
       code: 'GATEWAY_CLIENT_CERT_REFUSED',
       message: 'MachineNotAssociated',
     });
@@ -193,7 +192,7 @@ describe('heartbeat: gateway pick-up', () => {
   });
 
   it('asks nothing and changes nothing on a failure without a gateway', async () => {
-    const w = await start({ status: 502, code: 'GATEWAY_CLIENT_CERT_REFUSED', message: 'x' });
+    const w = await start({ code: 'GATEWAY_CLIENT_CERT_REFUSED', message: 'x' });
     w.answer.status = 503;
     w.answer.body = {};
     await eventually(
@@ -233,7 +232,7 @@ describe("the Arc Proxy's reason for a refused tunnel", () => {
     const echo = await startEcho();
     try {
       const refused = await askProxyRefusal(enforcing.url, 'himds', 'denied.example.test:443');
-      expect(refused).toMatchObject({ status: 403, code: 'ARCPROXY_DENIED' });
+      expect(refused).toMatchObject({ code: 'ARCPROXY_DENIED' });
       expect(refused?.message).toContain('denied.example.test');
       // A tunnel that opens is no refusal.
       expect(await askProxyRefusal(auditing.url, 'himds', `127.0.0.1:${echo.port}`)).toBeUndefined();

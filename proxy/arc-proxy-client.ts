@@ -1,9 +1,13 @@
-// A CONNECT through the running Arc Proxy as client `azcmagent`: what connect's pre-check uses, so
-// that it probes the route (and the allow-list, and the cloud) of the proxy that will carry connect's
-// calls. A refusal comes back with the proxy's stable code (X-Arc-Proxy-Error) and its fix (JSON body).
+// A CONNECT through the running Arc Proxy, for its clients that need to know why it refuses a tunnel:
+// connect's pre-check (the route, allow-list and cloud of the proxy that will carry connect's calls)
+// and the heartbeat (did the gateway refuse this machine?). undici reports a refused CONNECT only as
+// "Proxy response (502)"; the refusal comes back here as the AgentError it was: the proxy's stable
+// code (X-Arc-Proxy-Error), its message and its fix (JSON body). The socket goes to loopback only.
 import http from 'node:http';
-import { AgentError, clientAuthorization, errorRegistry, type ErrorCode } from '../../core/index.ts';
-import { ERROR_HEADER, type DialResult, type Target, formatTarget } from '../../proxy/index.ts';
+import { AgentError, clientAuthorization, errorRegistry, type ErrorCode } from '../core/index.ts';
+import type { DialResult } from './dial.ts';
+import { ERROR_HEADER } from './reply.ts';
+import { type Target, formatTarget } from './target.ts';
 
 const MAX_BODY = 16 * 1024;
 

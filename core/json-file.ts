@@ -1,0 +1,47 @@
+// The agent's JSON files (localconfig.json, agentconfig.json, cloudconfig.json): read with one error
+// for every way a file can be wrong (CONFIG_UNREADABLE, naming the file), written atomically.
+import { readFile } from 'node:fs/promises';
+import type { TSchema, Static } from 'typebox';
+import { Value } from 'typebox/value';
+import { writeFileAtomic } from './atomic-file.ts';
+import { AgentError } from './errors.ts';
+
+/** The parsed file, or undefined when it does not exist. */
+export async function readJsonFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new AgentError('CONFIG_UNREADABLE', `${path}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new AgentError('CONFIG_UNREADABLE', `${path} is not valid JSON (${(err as Error).message})`, {
+      cause: err,
+    });
+  }
+}
+
+/** The file checked against `schema` (its first problem named), or undefined when it does not exist. */
+export async function readSchemaFile<S extends TSchema>(
+  path: string,
+  schema: S,
+): Promise<Static<S> | undefined> {
+  const raw = await readJsonFile(path);
+  if (raw === undefined) return undefined;
+  const problem = Value.Errors(schema, raw)[0];
+  if (problem)
+    throw new AgentError('CONFIG_UNREADABLE', `${path}: ${problem.instancePath || '/'} ${problem.message}`);
+  return raw as Static<S>;
+}
+
+/** Pretty-printed, atomically (a reader sees the old file or the new one). */
+export async function writeJsonFile(path: string, value: unknown, mode = 0o644): Promise<void> {
+  try {
+    await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`, mode);
+  } catch (err) {
+    throw new AgentError('CONFIG_WRITE_FAILED', `${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
