@@ -119,10 +119,24 @@ export function armErrorHandler(tokens: TokenIssuer) {
 }
 
 /** The next page's link: the same URL with $skiptoken moved on. */
-export function nextLink(request: FastifyRequest, offset: number): string {
+/**
+ * One page of an ARM list (`$skiptoken` is the offset), and `nextLink`, the same URL with the next
+ * offset, when there is more.
+ */
+export function armPage<R, V>(
+  request: FastifyRequest,
+  pageSize: number,
+  rows: (offset: number, limit: number) => R[],
+  render: (row: R) => V,
+): { value: V[]; nextLink?: string } {
+  const query = request.query as Static<typeof Query>;
+  const offset = Math.max(0, Number.parseInt(query.$skiptoken ?? '0', 10) || 0);
+  const found = rows(offset, pageSize + 1);
+  const value = found.slice(0, pageSize).map(render);
+  if (found.length <= pageSize) return { value };
   const next = new URL(request.url, `https://${request.host}`);
-  next.searchParams.set('$skiptoken', String(offset));
-  return next.toString();
+  next.searchParams.set('$skiptoken', String(offset + pageSize));
+  return { value, nextLink: next.toString() };
 }
 
 export const armRoutes: FastifyPluginCallbackTypebox<ArmRoutesOptions> = (app, opts, done) => {
@@ -138,20 +152,19 @@ export const armRoutes: FastifyPluginCallbackTypebox<ArmRoutesOptions> = (app, o
   app.addHook('onRequest', armOnRequest(opts, MACHINE_API_VERSIONS, 'machines'));
   app.setErrorHandler(armErrorHandler(tokens));
 
-  /** One page of a list, and the link to the next if there is more. */
-  const page = (request: FastifyRequest, resourceGroup?: string) => {
-    const query = request.query as Static<typeof Query>;
-    const offset = Math.max(0, Number.parseInt(query.$skiptoken ?? '0', 10) || 0);
-    const rows = store.listMachines({
-      subscriptionId: opts.subscriptionId,
-      ...(resourceGroup !== undefined ? { resourceGroup } : {}),
-      offset,
-      limit: opts.pageSize + 1,
-    });
-    const value = rows.slice(0, opts.pageSize).map(view);
-    if (rows.length <= opts.pageSize) return { value };
-    return { value, nextLink: nextLink(request, offset + opts.pageSize) };
-  };
+  const page = (request: FastifyRequest, resourceGroup?: string) =>
+    armPage(
+      request,
+      opts.pageSize,
+      (offset, limit) =>
+        store.listMachines({
+          subscriptionId: opts.subscriptionId,
+          ...(resourceGroup !== undefined ? { resourceGroup } : {}),
+          offset,
+          limit,
+        }),
+      view,
+    );
 
   app.get(
     `/subscriptions/:subscriptionId${MACHINES}`,

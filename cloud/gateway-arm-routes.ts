@@ -15,7 +15,7 @@ import {
   GROUP,
   GroupParams,
   MACHINES,
-  nextLink,
+  armPage,
   Query,
   SubParams,
 } from './arm-routes.ts';
@@ -115,19 +115,19 @@ export const gatewayArmRoutes: FastifyPluginCallbackTypebox<GatewayArmRoutesOpti
   app.addHook('onRequest', armOnRequest(opts, GATEWAY_API_VERSIONS, 'gateways'));
   app.setErrorHandler(armErrorHandler(tokens));
 
-  const page = (request: FastifyRequest, resourceGroup?: string) => {
-    const query = request.query as Static<typeof Query>;
-    const offset = Math.max(0, Number.parseInt(query.$skiptoken ?? '0', 10) || 0);
-    const rows = store.listGateways({
-      subscriptionId: opts.subscriptionId,
-      ...(resourceGroup !== undefined ? { resourceGroup } : {}),
-      offset,
-      limit: opts.pageSize + 1,
-    });
-    const value = rows.slice(0, opts.pageSize).map(renderGateway);
-    if (rows.length <= opts.pageSize) return { value };
-    return { value, nextLink: nextLink(request, offset + opts.pageSize) };
-  };
+  const page = (request: FastifyRequest, resourceGroup?: string) =>
+    armPage(
+      request,
+      opts.pageSize,
+      (offset, limit) =>
+        store.listGateways({
+          subscriptionId: opts.subscriptionId,
+          ...(resourceGroup !== undefined ? { resourceGroup } : {}),
+          offset,
+          limit,
+        }),
+      renderGateway,
+    );
 
   app.get(
     `/subscriptions/:subscriptionId${GATEWAYS}`,
