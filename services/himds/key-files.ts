@@ -12,9 +12,10 @@
 //   expiry: <b>.key is unlinked, never reused: a late reader finds nothing, not a newer secret
 //
 // A path is handed out again only after its challenge was answered, by the one client that read
-// it. Spares are removed once idle for half the challenge time-to-live (so a HIMDS at rest leaves
-// nothing behind, and another HIMDS's stale sweep never meets one), and beyond MAX_SPARES at the
-// next sweep. The calls on the request path are synchronous on purpose: one syscall on a 64-byte
+// it. Spares are removed once idle for half the challenge time-to-live, so a HIMDS at rest leaves
+// nothing behind and another HIMDS's stale sweep never meets one. There are never more files than
+// the most challenges open at once (a file is only created when no spare is left), so the folder
+// stays within the limit on open challenges (challenge.ts). The calls on the request path are synchronous on purpose: one syscall on a 64-byte
 // file costs less than a round trip through libuv's thread pool, and a challenge's file is
 // complete in the same step of the event loop that registers its secret.
 import { randomUUID } from 'node:crypto';
@@ -23,12 +24,10 @@ import { unlink as unlinkLater } from 'node:fs/promises';
 import type { Logger } from '../../core/index.ts';
 import { KEY_FILE_MODE, prepareTokensDir } from './tokens-dir.ts';
 
-/** Spares kept past a sweep; a burst of answers leaves more until then. */
-export const MAX_SPARES = 64;
-/** Spares being removed at once, in the thread pool. */
+/** Idle spares being removed at once, in the thread pool. */
 const MAX_REMOVING = 2;
-/** Files kept open at once (about: spares opened again on reuse add to it); others are opened when reused. */
-const MAX_OPEN = 4 * MAX_SPARES;
+/** Files kept open at once, the busiest; others are opened again when reused. */
+const MAX_OPEN = 256;
 
 /** One file in the tokens folder. */
 export interface KeyFile {
@@ -47,7 +46,7 @@ export interface KeyFiles {
   retire(file: KeyFile): void;
   /** Removes `file` now (an expired challenge). */
   remove(file: KeyFile): void;
-  /** Removes spares idle for `maxIdleMs` or more, those beyond MAX_SPARES, and those someone else removed. */
+  /** Removes spares idle for `maxIdleMs` or more, and those someone else removed. */
   prune(maxIdleMs: number): void;
   /** True for a path this HIMDS is using (an open challenge or a spare); a stale sweep skips it. */
   readonly owns: (path: string) => boolean;
@@ -95,8 +94,8 @@ export function createKeyFiles(opts: {
     unlink(file.path);
   };
 
-  // Spares past their time are removed off the request path: in the thread pool, a few at a time,
-  // so that the thousands a burst of answers can leave never stall the event loop at once.
+  // Idle spares are removed off the request path: in the thread pool, a few at a time, so that the
+  // thousands a burst of challenges can leave never stall the event loop at once.
   const doomed: string[] = [];
   let removing = 0;
   const pump = () => {
@@ -155,6 +154,7 @@ export function createKeyFiles(opts: {
         // Every secret has the same length, so the new one covers the spent one exactly.
         writeSync(file.fd, secret, 0, secret.length, 0);
         file.writtenAt = now().getTime();
+        if (open > MAX_OPEN) closeFd(file);
         return file;
       } catch (err) {
         remove(file);
@@ -202,15 +202,15 @@ export function createKeyFiles(opts: {
 
     prune(maxIdleMs) {
       const at = now().getTime();
-      // The oldest first: those beyond MAX_SPARES go whatever their age.
-      let excess = spares.length - MAX_SPARES;
       const kept = spares.filter((file) => {
-        const keep = excess-- <= 0 && at - file.writtenAt < maxIdleMs && !gone(file);
+        const keep = at - file.writtenAt < maxIdleMs && !gone(file);
         if (!keep) removeLater(file);
         return keep;
       });
       spares.length = 0;
       for (const file of kept) spares.push(file);
+      // Open files go to the spares reused next (the last answered): older ones give theirs up.
+      for (let i = spares.length - 1 - MAX_OPEN / 2; i >= 0; i--) closeFd(spares[i]!);
     },
 
     owns: (path) => live.has(path),
