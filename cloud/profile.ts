@@ -83,6 +83,32 @@ export function localProfile(o: {
       gatewayDomain: LOCAL_HOSTS.gatewayDomain,
     },
     allow: localAllow(),
+    // What `azcmagent check` probes, the regional identity service included ({region}: the machine's).
+    check: [
+      { url: LOGIN_ENDPOINT, purpose: 'Entra-shaped token endpoint', need: 'required', onboarding: true },
+      { url: ARM_ENDPOINT, purpose: 'Azure Resource Manager', need: 'required', onboarding: true },
+      {
+        url: `https://${LOCAL_HOSTS.hisGlobal}`,
+        purpose: 'identity service, global',
+        need: 'required',
+        privateLink: true,
+        onboarding: true,
+      },
+      {
+        url: `https://{region}.his.${LOCAL_DOMAIN}`,
+        purpose: 'identity service, regional',
+        need: 'required',
+        privateLink: true,
+        onboarding: true,
+      },
+      {
+        url: `https://${LOCAL_HOSTS.guestConfiguration}`,
+        purpose: 'extension and machine configuration service',
+        need: 'required',
+        privateLink: true,
+      },
+      { url: `https://${LOCAL_HOSTS.notifications}`, purpose: 'notification service', need: 'required' },
+    ],
     caFile: o.caFile,
     resolve: {
       ...Object.fromEntries(hosts.map((h) => [h, at])),

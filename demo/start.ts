@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
 const agentBin = join(root, 'dist/azcmagent.js');
@@ -69,15 +69,20 @@ async function main(): Promise<void> {
     /arcproxy ready on (\S+)[\s\S]*himds ready on (\S+)/,
   );
   const [, proxyUrl, himdsUrl] = agent.match;
-  const code = await run(['connect', '--home', home, '--config', connectConfig!]);
+  // Through the local cloud's Arc gateway (the file beside connect.json): the whole path, metered as
+  // route "gateway"; `config set connection.type direct` switches to the direct route live.
+  const viaGateway = join(dirname(connectConfig!), 'connect-gateway.json');
+  const code = await run(['connect', '--home', home, '--config', viaGateway]);
   if (code !== 0) throw new Error(`azcmagent connect exited with ${code}`);
   const cli = `node ${agentBin} --home ${home}`;
   process.stdout.write(
     [
       '',
-      'The agent is connected to the local cloud. Try, from another shell:',
+      "The agent is connected to the local cloud through the cloud's Arc gateway. Try, from another shell:",
       `  ${cli} show`,
-      `  ${cli} proxy stats`,
+      `  ${cli} proxy stats                          # route "gateway" to the cloud`,
+      `  ${cli} check                                # every endpoint, its route, TLS and latency`,
+      `  ${cli} config set connection.type direct    # live, without cutting open tunnels`,
       `  ${cli} config set arcproxy.allowlist.mode enforce`,
       `  curl -x ${proxyUrl!.replace('http://', 'http://mytool@')} http://example.com/    # metered as "mytool"`,
       `  curl -H Metadata:true '${himdsUrl}/metadata/instance?api-version=2020-06-01'`,

@@ -34,11 +34,12 @@ describe('azcmagent check against the local cloud', () => {
       'login.arc-local.test',
       'management.arc-local.test',
       'gbl.his.arc-local.test',
+      'eastus.his.arc-local.test',
       'agentserviceapi.guestconfiguration.arc-local.test',
       'guestnotificationservice.arc-local.test',
     ])
       expect(row(host).exec(r.stdout)?.[0]).toMatch(/ true +direct +- +true +TLS 1\.[23] +\d+ ms$/);
-    expect(r.stdout).toContain('5 of 5 endpoints reachable');
+    expect(r.stdout).toContain('6 of 6 endpoints reachable');
     // On a pipe there is no progress line: stderr stays empty.
     expect(r.stderr).toBe('');
   });
@@ -72,7 +73,7 @@ describe('azcmagent check against the local cloud', () => {
       proxy: null,
       allowListMode: 'audit',
       passed: true,
-      summary: { total: 5, reachable: 5, passed: 5, failedRequired: 0, failedOptional: 0, skipped: 0 },
+      summary: { total: 6, reachable: 6, passed: 6, failedRequired: 0, failedOptional: 0, skipped: 0 },
       notes: [],
     });
     const login = report.endpoints[0]!;
@@ -120,7 +121,7 @@ describe('azcmagent check against the local cloud', () => {
       error: null,
     });
     expect(report.checks).toEqual([
-      expect.objectContaining({ name: 'clock-skew', status: 'ok', seconds: expect.any(Number), answers: 5 }),
+      expect.objectContaining({ name: 'clock-skew', status: 'ok', seconds: expect.any(Number), answers: 6 }),
     ]);
   });
 
@@ -194,6 +195,6 @@ describe('azcmagent check against the local cloud', () => {
     // script(1) runs the command on a pseudo-terminal: stdout and stderr are both a TTY there.
     const { stdout } = await execFileP('script', ['-qec', command, '/dev/null'], { timeout: 20_000 });
     expect(stdout).toContain('checking endpoints');
-    expect(stdout).toContain('5 of 5 endpoints reachable');
+    expect(stdout).toContain('6 of 6 endpoints reachable');
   });
 });

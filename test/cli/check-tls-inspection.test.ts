@@ -57,7 +57,7 @@ describe('azcmagent check and TLS inspection', () => {
     );
     const report = reportOf(await runCheck(writeHome(), [...args, '-j']));
     expectInspection(report.endpoints[0], 'direct');
-    expect(report.summary).toMatchObject({ failedRequired: 1, passed: 4 });
+    expect(report.summary).toMatchObject({ failedRequired: 1, passed: 5 });
   });
 
   it('names it behind the enterprise proxy too', async () => {
