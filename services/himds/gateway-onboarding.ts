@@ -63,20 +63,11 @@ export function provisionalCloudConfig(
   };
 }
 
-/**
- * Whether the Arc Proxy's /health answer says it routes through `gateway` now. Its `gateway` field
- * names the gateway in use (an object with id and/or url, or a string), null or absent when none.
- */
-export function proxyUsesGateway(health: unknown, gateway: Pick<GatewayConfig, 'id' | 'url'>): boolean {
+/** Whether the Arc Proxy's /health answer (`gateway`: the URL in use, or null) names `gateway`. */
+export function proxyUsesGateway(health: unknown, gateway: Pick<GatewayConfig, 'url'>): boolean {
   const inUse = (health as { gateway?: unknown } | undefined)?.gateway;
-  const names: unknown[] =
-    typeof inUse === 'string'
-      ? [inUse]
-      : inUse && typeof inUse === 'object'
-        ? [(inUse as { id?: unknown }).id, (inUse as { url?: unknown }).url]
-        : [];
-  const wanted = [gateway.id.toLowerCase(), gateway.url.toLowerCase().replace(/\/$/, '')];
-  return names.some((n) => typeof n === 'string' && wanted.includes(n.toLowerCase().replace(/\/$/, '')));
+  const origin = (url: string) => url.toLowerCase().replace(/\/$/, '');
+  return typeof inUse === 'string' && origin(inUse) === origin(gateway.url);
 }
 
 export interface WaitOptions {

@@ -175,12 +175,11 @@ describe('connect --gateway-id', () => {
   });
 
   it("recognises the gateway in the Arc Proxy's /health, by id or url, in either shape", () => {
-    expect(proxyUsesGateway({ status: 'ok', gateway: { id: ID.toLowerCase(), url: G.url } }, G)).toBe(true);
-    expect(proxyUsesGateway({ gateway: { url: `${G.url}/` } }, G)).toBe(true);
-    expect(proxyUsesGateway({ gateway: G.url }, G)).toBe(true);
+    expect(proxyUsesGateway({ status: 'ok', gateway: G.url }, G)).toBe(true);
+    expect(proxyUsesGateway({ gateway: `${G.url.toUpperCase()}/` }, G)).toBe(true);
     expect(proxyUsesGateway({ gateway: null }, G)).toBe(false);
     expect(proxyUsesGateway({ status: 'ok' }, G)).toBe(false);
-    expect(proxyUsesGateway({ gateway: { id: OTHER.id, url: OTHER.url } }, G)).toBe(false);
+    expect(proxyUsesGateway({ gateway: OTHER.url }, G)).toBe(false);
     expect(proxyUsesGateway(undefined, G)).toBe(false);
   });
 
@@ -188,7 +187,7 @@ describe('connect --gateway-id', () => {
     let t = 0;
     const clock = { now: () => t, sleep: (ms: number) => Promise.resolve(void (t += ms)) };
     let asked = 0;
-    const later = () => Promise.resolve(++asked >= 4 ? { gateway: { id: ID } } : { gateway: null });
+    const later = () => Promise.resolve(++asked >= 4 ? { gateway: G.url } : { gateway: null });
     expect(await waitForProxyGateway(later, G, { ...clock, timeoutMs: 5_000, everyMs: 100 })).toBe(true);
     expect(asked).toBe(4);
     t = 0;
