@@ -2,7 +2,6 @@
 // serves under test names (it resolves them itself), machines registered with the cloud and, when
 // asked, associated with the gateway through ARM; and a TLS-inspecting box with its own CA to put
 // between the agent and the gateway.
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type net from 'node:net';
@@ -23,7 +22,7 @@ import {
 import { parseGateway, type ClientIdentity, type Gateway } from '../../gateway-client/index.ts';
 import { adminSocket, startArcProxyService, type ArcProxyService } from '../../proxy/index.ts';
 import { createAndRegister, startTestCloud, type Registered, type TestCloud } from '../cloud/helpers.ts';
-import { closeServer, listen, memoryLogger, tempDir } from '../helpers/world.ts';
+import { closeServer, listen, makePki, memoryLogger, tempDir } from '../helpers/world.ts';
 
 export interface GatewayWorld {
   t: TestCloud;
@@ -116,58 +115,12 @@ export async function startInspectingBox(opts: {
   upstream: { host: string; port: number; servername: string };
   upstreamCa: string;
 }): Promise<InspectingBox> {
-  const dir = tempDir('azcm-mitm-');
-  const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
   const caName = 'Corp Inspection CA';
-  run(
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.pem',
-    '-days',
-    '2',
-    '-subj',
-    `/O=Contoso/CN=${caName}`,
-  );
-  run(
-    'req',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    'box.key',
-    '-out',
-    'box.csr',
-    '-subj',
-    `/CN=${opts.hosts[0]}`,
-  );
-  writeFileSync(join(dir, 'ext.cnf'), `subjectAltName=${opts.hosts.map((h) => `DNS:${h}`).join(',')}\n`);
-  run(
-    'x509',
-    '-req',
-    '-in',
-    'box.csr',
-    '-CA',
-    'ca.pem',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-out',
-    'box.pem',
-    '-days',
-    '2',
-    '-extfile',
-    'ext.cnf',
-  );
+  const pki = makePki({ caSubject: `/O=Contoso/CN=${caName}`, hosts: opts.hosts });
   let seen = '';
   const sockets = new Set<net.Socket>();
   const server = tls.createServer(
-    { key: readFileSync(join(dir, 'box.key')), cert: readFileSync(join(dir, 'box.pem')) },
+    { key: readFileSync(pki.keyFile), cert: readFileSync(pki.certFile) },
     (client) => {
       sockets.add(client);
       client.on('close', () => sockets.delete(client));

@@ -3,7 +3,7 @@
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -128,10 +128,15 @@ export interface Pki {
   keyFile: string;
 }
 
-/** A CA and a server certificate for localhost / 127.0.0.1, made with openssl now. */
-export function makePki(): Pki {
+/**
+ * A CA and a server certificate, made with openssl now: by default "test CA" and a certificate for
+ * localhost / 127.0.0.1; `hosts` names the server otherwise (the first is its CN).
+ */
+export function makePki(o: { caSubject?: string; hosts?: string[] } = {}): Pki {
   const dir = tempDir('azcm-pki-');
   const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  const hosts = o.hosts ?? ['localhost'];
+  const names = o.hosts ? hosts.map((h) => `DNS:${h}`) : ['DNS:localhost', 'IP:127.0.0.1'];
   run(
     'req',
     '-x509',
@@ -145,7 +150,7 @@ export function makePki(): Pki {
     '-days',
     '2',
     '-subj',
-    '/CN=test CA',
+    o.caSubject ?? '/CN=test CA',
   );
   run(
     'req',
@@ -157,10 +162,9 @@ export function makePki(): Pki {
     '-out',
     'server.csr',
     '-subj',
-    '/CN=localhost',
+    `/CN=${hosts[0]}`,
   );
-  const ext = join(dir, 'ext.cnf');
-  execFileSync('sh', ['-c', `printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > ${ext}`]);
+  writeFileSync(join(dir, 'ext.cnf'), `subjectAltName=${names.join(',')}\n`);
   run(
     'x509',
     '-req',
@@ -176,7 +180,7 @@ export function makePki(): Pki {
     '-days',
     '2',
     '-extfile',
-    ext,
+    'ext.cnf',
   );
   return {
     dir,
