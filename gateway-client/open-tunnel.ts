@@ -6,14 +6,14 @@
 //
 //   Arc Proxy --TCP--------------------------------> gateway ==TLS== CONNECT target --> target
 //   Arc Proxy --TCP--> enterprise proxy --CONNECT--> gateway ==TLS== CONNECT target --> target
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import { AgentError } from '../core/index.ts';
 import { type AnswerHeadError, readAnswerHead, readShortBody } from './answer-head.ts';
 import { type UpstreamProxy, openUpstreamTunnel } from './enterprise-proxy.ts';
 import { type Gateway, gatewayAuthority, gatewayDomainPattern, gatewayTarget } from './gateway.ts';
 import { type Target, type Tunnel, connectTcp, formatTarget } from './hop.ts';
 import { gatewayRefusal, readGatewayAnswer } from './refusal.ts';
-import { type ClientIdentity, type GatewayTlsCache, createGatewayTlsCache } from './tls-cache.ts';
+import { type ClientIdentity, type GatewayTlsCache, createGatewayTlsCache, lazyTls } from './tls-cache.ts';
 
 export interface GatewayTunnelOptions {
   /** The enterprise proxy the TLS session to the gateway runs through, if any. */
@@ -84,7 +84,7 @@ function inside(
   // Verification is ours, right after the handshake and before a byte of ours is sent: Node would
   // destroy the socket on a bad chain before we could read who issued the certificate we were shown,
   // and naming that issuer is what tells the user which box inspects TLS.
-  const socket = tls.connect({
+  const socket = lazyTls().connect({
     socket: outer.socket,
     servername: gateway.host,
     secureContext: cache.context(opts.ca, opts.identity),

@@ -4,7 +4,10 @@
 // Keyed by certificate too: a resumed session carries the client certificate of the handshake that
 // made it, so a renewed certificate, or the first one after connect, must not resume an old session.
 import { createHash } from 'node:crypto';
-import tls from 'node:tls';
+import type tls from 'node:tls';
+
+/** node:tls on first use: loading it costs the Arc Proxy ~3 MiB, and most machines use no gateway. */
+export const lazyTls = (): typeof tls => process.getBuiltinModule('node:tls');
 
 /** The machine identity presented to the gateway. The key is a secret: never log it. */
 export interface ClientIdentity {
@@ -38,7 +41,7 @@ export function createGatewayTlsCache(): GatewayTlsCache {
     context(ca, identity) {
       const id = fingerprint(identity);
       if (last && last.ca === ca && last.id === id) return last.context;
-      const context = tls.createSecureContext({
+      const context = lazyTls().createSecureContext({
         ...(ca ? { ca } : {}),
         ...(identity ? { cert: identity.certPem, key: identity.keyPem } : {}),
       });

@@ -4,7 +4,7 @@
 // runs without rejecting so that the certificate can be looked at; nothing is sent over a connection
 // that failed verification, the probe ends there.
 import { isIP } from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import { AgentError } from '../../core/index.ts';
 import type { EndpointStep } from './probe.ts';
 
@@ -26,7 +26,8 @@ export const tlsStep: EndpointStep = {
     const { socket, head } = probe.tunnel!;
     const host = probe.target.host;
     if (head.length > 0) socket.unshift(head);
-    const secure = tls.connect({
+    // node:tls on use: every command loads this file, and `run` (the Arc Proxy) should not pay for TLS.
+    const secure = process.getBuiltinModule('node:tls').connect({
       socket,
       servername: isIP(host) ? undefined : host,
       ...(env.ca ? { ca: env.ca } : {}),
