@@ -33,20 +33,20 @@ export interface Daemon {
   port: number;
   stdout: () => string;
   stderr: () => string;
-  /** Sends SIGTERM and resolves with the exit code. */
+  /** Sends the signal (SIGTERM) unless the process has exited, and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `azcmagent run` and resolves once its readiness line names the port. */
-export function startDaemon(
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-  wrap: string[] = [],
+/**
+ * Spawns a long-running process and resolves once its stdout matches `ready` (first group: the
+ * port); rejects with what it printed if it exits first or says nothing within `timeoutMs`.
+ */
+export function startReadyProcess(
+  [cmd, args]: [string, string[]],
+  ready: RegExp,
+  o: { env?: NodeJS.ProcessEnv; timeoutMs: number },
 ): Promise<Daemon> {
-  const proc = spawn(...commandLine(['run', ...args], wrap), {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(cmd, args, { env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
@@ -55,10 +55,10 @@ export function startDaemon(
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
       reject(new Error(`no readiness line; stdout: ${out} stderr: ${err}`));
-    }, 15_000);
+    }, o.timeoutMs);
     proc.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      const m = /arcproxy ready on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+      const m = ready.exec(out);
       if (m) {
         clearTimeout(timer);
         resolveStart({
@@ -67,7 +67,7 @@ export function startDaemon(
           stdout: () => out,
           stderr: () => err,
           stop: (signal = 'SIGTERM') => {
-            proc.kill(signal);
+            if (proc.exitCode === null) proc.kill(signal);
             return exited;
           },
         });
@@ -79,3 +79,14 @@ export function startDaemon(
     });
   });
 }
+
+/** Starts `azcmagent run` and resolves once its readiness line names the port. */
+export const startDaemon = (
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  wrap: string[] = [],
+): Promise<Daemon> =>
+  startReadyProcess(commandLine(['run', ...args], wrap), /arcproxy ready on http:\/\/127\.0\.0\.1:(\d+)/, {
+    env,
+    timeoutMs: 15_000,
+  });
