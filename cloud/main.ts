@@ -2,6 +2,7 @@
 // port and the files it wrote (and a line naming the Arc gateway), logs to DIR/cloud.log (or stderr), and stops cleanly on SIGTERM/SIGINT.
 import { Command } from 'commander';
 import { join, resolve } from 'node:path';
+import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { pino } from 'pino';
 import { AgentError, createLogger, redactSecrets } from '../core/index.ts';
@@ -57,6 +58,8 @@ async function main(flags: Flags): Promise<void> {
   const destination = flags.logStderr
     ? pino.destination({ fd: 2, sync: false })
     : pino.destination({ dest: logFile, sync: false, mkdir: true });
+  // Open before anything can fail: pino flushes at exit, and a file still opening cannot be flushed.
+  if (!flags.logStderr) await once(destination, 'ready');
   const log = createLogger({ name: 'arc-local-cloud', level: flags.logLevel as 'info', destination });
   const cloud = await startLocalCloud({
     dataDir,
@@ -129,7 +132,9 @@ const program = new Command('arc-local-cloud')
       process.stderr.write(
         `arc-local-cloud: ${redactSecrets(e ? `${e.code}: ${e.message}` : String((err as Error)?.message ?? err))}\n`,
       );
-      if (e) process.stderr.write(`  To fix: ${e.action}\n`);
+      // The registry's fixes speak of azcmagent; a bad flag here is fixed from this command's help.
+      const action = e?.code === 'ARGUMENT_INVALID' ? 'see arc-local-cloud --help' : e?.action;
+      if (action) process.stderr.write(`  To fix: ${action}\n`);
       process.exit(e?.exitCode ?? 1);
     }
   });

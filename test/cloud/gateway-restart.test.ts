@@ -92,6 +92,10 @@ describe('arc-local-cloud restarted with its gateway', () => {
   it.each([
     [['--gateway-allow', 'not a pattern'], /gatewayAllow not a pattern/],
     [['--gateway-port', '70000'], /gatewayPort 70000/],
+    [
+      ['--gateway-resolve', 'origin.lab.test:8080'],
+      /--gateway-resolve origin\.lab\.test:8080: expected host=address:port/,
+    ],
   ])('refuses %j with ARGUMENT_INVALID', async (flags, message) => {
     const r = await execFileP(process.execPath, [
       CLOUD_BIN,
@@ -103,5 +107,7 @@ describe('arc-local-cloud restarted with its gateway', () => {
     ]).catch((e: { code: number; stderr: string }) => e);
     expect('code' in r && r.code).toBe(23);
     expect((r as { stderr: string }).stderr).toMatch(message);
+    expect((r as { stderr: string }).stderr).toContain('To fix: see arc-local-cloud --help');
+    expect((r as { stderr: string }).stderr).not.toMatch(/^\s+at /m); // no stack trace
   });
 });
