@@ -42,11 +42,11 @@ export interface UpstreamTunnelOptions {
   refusal?: ((status: number | undefined) => AgentError | undefined) | undefined;
 }
 
-export function openUpstreamTunnel(
+/** TCP (http://) or TLS (https://: SNI the proxy's name, its certificate checked against `ca` too) to the enterprise proxy. */
+function connectToProxy(
   proxy: UpstreamProxy,
-  target: Target,
-  opts: UpstreamTunnelOptions,
-): Promise<Tunnel> {
+  ca: string | Buffer | undefined,
+): { socket: net.Socket; secure: boolean } {
   const { url } = proxy;
   const secure = url.protocol === 'https:';
   const port = Number(url.port) || (secure ? 443 : 80);
@@ -54,9 +54,50 @@ export function openUpstreamTunnel(
   const socket = secure
     ? process
         .getBuiltinModule('node:tls')
-        .connect({ host, port, servername: net.isIP(host) ? undefined : host, ca: opts.ca })
+        .connect({ host, port, servername: net.isIP(host) ? undefined : host, ca })
     : net.connect({ host, port, allowHalfOpen: true });
   socket.setNoDelay(true);
+  return { socket, secure };
+}
+
+/**
+ * A connection to the enterprise proxy itself, for requests in absolute form. Failures name the
+ * proxy: ARCPROXY_UPSTREAM_PROXY_UNREACHABLE, ARCPROXY_UPSTREAM_TLS, or ARCPROXY_UPSTREAM_TIMEOUT.
+ */
+export function openProxyConnection(
+  proxy: UpstreamProxy,
+  opts: { timeoutMs: number; ca?: string | Buffer | undefined },
+): Promise<net.Socket> {
+  const { socket, secure } = connectToProxy(proxy, opts.ca);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(
+        new AgentError(
+          'ARCPROXY_UPSTREAM_TIMEOUT',
+          `no connection to ${proxy.display} within ${opts.timeoutMs} ms`,
+        ),
+      );
+    }, opts.timeoutMs);
+    const onError = (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(upstreamProxyError(err, proxy));
+    };
+    socket.once('error', onError);
+    socket.once(secure ? 'secureConnect' : 'connect', () => {
+      clearTimeout(timer);
+      socket.off('error', onError);
+      resolve(socket);
+    });
+  });
+}
+
+export function openUpstreamTunnel(
+  proxy: UpstreamProxy,
+  target: Target,
+  opts: UpstreamTunnelOptions,
+): Promise<Tunnel> {
+  const { socket, secure } = connectToProxy(proxy, opts.ca);
   const authority = formatTarget(target);
   const request =
     `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n` +

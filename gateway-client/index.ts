@@ -5,6 +5,7 @@ export { parseGateway, gatewayAuthority, gatewayDomainPattern, type Gateway } fr
 export { createGatewayTlsCache, type ClientIdentity, type GatewayTlsCache } from './tls-cache.ts';
 export { watchMachineIdentity, type MachineIdentitySource } from './machine-identity.ts';
 export {
+  openProxyConnection,
   openUpstreamTunnel,
   parseUpstreamProxy,
   upstreamProxyError,

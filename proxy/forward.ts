@@ -2,24 +2,20 @@
 // to the destination (or to the enterprise proxy, still in absolute form, or in origin form through a
 // tunnel of the Arc gateway to the destination) over pooled keep-alive connections. Hop-by-hop headers are dropped both ways (RFC 9110 section 7.6.1), Via is added.
 // node:http on both legs: its parser is native, and the proxy's idle memory stays small.
-import http, {
-  type IncomingMessage,
-  type ServerResponse,
-  type IncomingHttpHeaders,
-  type OutgoingHttpHeaders,
-} from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { IncomingMessage, ServerResponse, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { Socket } from 'node:net';
+import { Readable } from 'node:stream';
+import type { Agent, Dispatcher } from 'undici';
 import { AgentError, type Logger } from '../core/index.ts';
 import {
   type Gateway,
   dialError,
   gatewayAuthority,
-  openGatewayTunnel,
-  resolveTarget,
+  openProxyConnection,
   upstreamProxyError,
 } from '../gateway-client/index.ts';
 import { clientIdOf } from './client-id.ts';
-import { type DialOptions, gatewayTunnelOptions } from './dial.ts';
+import { type DialOptions, dial } from './dial.ts';
 import { type MeterRoute, publishRefusal, publishTraffic } from './meter.ts';
 import { replyOnResponse } from './reply.ts';
 import { type Route, type RoutePolicy, type UpstreamProxy, decideRoute } from './route.ts';
@@ -28,7 +24,6 @@ import { type Target, formatTarget, parseAuthority } from './target.ts';
 export interface ForwardDeps {
   policy: () => RoutePolicy;
   pools: ForwardPools;
-  responseTimeoutMs: number;
   log: Logger;
 }
 
@@ -43,6 +38,8 @@ const HOP_BY_HOP = new Set([
   'transfer-encoding',
   'upgrade',
   'host',
+  // Not hop-by-hop, but answered here already: node:http sends `100 Continue` to the client itself.
+  'expect',
 ]);
 const VIA = '1.1 arcproxy';
 
@@ -118,7 +115,6 @@ export function handleForward(req: IncomingMessage, res: ServerResponse, deps: F
   }
   const route: MeterRoute = decision.kind;
   const proxy = decision.kind === 'upstream' ? decision.proxy : undefined;
-  const routeTaken: Route = decision;
   let sent = 0;
   let received = 0;
   let finished = false;
@@ -140,87 +136,93 @@ export function handleForward(req: IncomingMessage, res: ServerResponse, deps: F
   };
   const hasBody =
     req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
-  const headers = requestHeaders(req, url.host);
-  const send = (retry: boolean) => {
-    const up = deps.pools.request(
-      target,
-      `${url.pathname}${url.search}`,
-      url.href,
-      req.method ?? 'GET',
-      headers,
-      routeTaken,
-    );
-    up.setTimeout(deps.responseTimeoutMs, () =>
-      up.destroy(Object.assign(new Error('no answer'), { code: 'ETIMEDOUT' })),
-    );
-    up.on('response', (upRes) => {
-      upstreamRes = upRes;
-      if (upRes.statusCode === 407 && proxy) {
-        upRes.resume();
+  const method = req.method ?? 'GET';
+  const request: UpstreamRequest = {
+    target,
+    path: `${url.pathname}${url.search}`,
+    absolute: url.href,
+    method,
+    headers: requestHeaders(req, url.host),
+    // Counted as it goes: a listener of our own beside undici's would lose chunks before it reads.
+    body: hasBody
+      ? Readable.from(
+          counted(req, (n) => (sent += n)),
+          { objectMode: false },
+        )
+      : null,
+  };
+  // A pooled connection the destination closed as we reused it fails before any answer: a request
+  // that is safe to repeat (RFC 9110 section 9.2.2) and has no body is sent once more.
+  let retries = hasBody || !IDEMPOTENT.has(method) ? 0 : 1;
+  let controller: Dispatcher.DispatchController | undefined;
+  let answered = false;
+  const fail = (err: AgentError) => {
+    controller?.abort(err);
+    done(err);
+    if (res.headersSent) res.destroy();
+    else replyOnResponse(res, err);
+  };
+  const handler: Dispatcher.DispatchHandler = {
+    onRequestStart(c) {
+      controller = c;
+      if (res.destroyed) c.abort(new Error('the client went away'));
+    },
+    onResponseStart(_c, status, headers, statusMessage) {
+      if (finished || status < 200) return;
+      if (status === 407 && proxy) {
         fail(
           new AgentError('ARCPROXY_UPSTREAM_PROXY_AUTH', `${proxy.display} answered 407 for ${destination}`),
         );
         return;
       }
-      res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, responseHeaders(upRes.headers));
-      upRes.on('data', (chunk: Buffer) => {
-        received += chunk.length;
-        if (!res.write(chunk)) upRes.pause();
-      });
-      upRes.on('end', () => {
-        res.end();
-        done();
-      });
-      upRes.on('error', () => res.destroy());
-    });
-    up.on('error', (err: NodeJS.ErrnoException) => {
-      // A pooled connection the destination closed as we reused it: safe to try once more without a body.
-      if (retry && up.reusedSocket && err.code === 'ECONNRESET' && !hasBody && !res.headersSent) {
-        send(false);
+      answered = true;
+      res.writeHead(status, statusMessage, responseHeaders(headers));
+    },
+    onResponseData(c, chunk) {
+      if (finished) return;
+      received += chunk.length;
+      if (!res.write(chunk)) c.pause();
+    },
+    onResponseEnd() {
+      if (finished) return;
+      res.end();
+      done();
+    },
+    onResponseError(_c, err: NodeJS.ErrnoException) {
+      if (finished) return;
+      if (!answered && retries > 0 && (err.code === 'UND_ERR_SOCKET' || err.code === 'ECONNRESET')) {
+        retries--;
+        deps.pools.dispatch(decision, request, handler);
         return;
       }
-      // No answer yet on a fresh connection: the failure is the enterprise proxy's (refused, TLS, ...).
-      // Failures of the hops themselves (gateway, or the enterprise proxy on the way to it) carry their code.
+      // Failures of the hops themselves (the gateway, an enterprise proxy) carry their code already.
+      // Before the enterprise proxy answers, a failure is the enterprise proxy's (refused, TLS, ...).
       fail(
         err instanceof AgentError
           ? err
-          : proxy && !up.reusedSocket && !upstreamRes
+          : proxy && !answered
             ? upstreamProxyError(err, proxy)
             : dialError(err, destination),
       );
-    });
-    if (hasBody) {
-      req.on('data', (chunk: Buffer) => {
-        sent += chunk.length;
-        if (!up.write(chunk)) req.pause();
-      });
-      up.on('drain', () => req.resume());
-      req.on('end', () => up.end());
-    } else {
-      up.end();
-    }
-    current = up;
+    },
   };
-  let current: http.ClientRequest | undefined;
-  let upstreamRes: IncomingMessage | undefined;
-  const fail = (err: AgentError) => {
-    current?.destroy();
-    if (res.destroyed || res.headersSent) {
-      res.destroy();
-      done(err);
-      return;
-    }
-    done(err);
-    replyOnResponse(res, err);
-  };
-  res.on('drain', () => upstreamRes?.resume());
+  res.on('drain', () => controller?.resume());
   res.once('close', () => {
-    if (!res.writableFinished) {
-      current?.destroy();
+    if (!res.writableFinished && !finished) {
+      controller?.abort(new Error('the client went away'));
       done();
     }
   });
-  send(true);
+  deps.pools.dispatch(decision, request, handler);
+}
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+async function* counted(body: IncomingMessage, add: (bytes: number) => void): AsyncGenerator<Buffer> {
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    add(chunk.length);
+    yield chunk;
+  }
 }
 
 function refuse(
@@ -239,147 +241,139 @@ function refuse(
   replyOnResponse(res, err);
 }
 
-/** node:https only when an https:// enterprise proxy is configured: loading TLS costs idle memory. */
-const lazyHttps = () => process.getBuiltinModule('node:https');
+/** A forwarded request as it goes to the next hop. */
+export interface UpstreamRequest {
+  target: Target;
+  /** Origin form (`/path?query`), for the destination itself and for a tunnel through the gateway. */
+  path: string;
+  /** Absolute form, for an enterprise proxy. */
+  absolute: string;
+  method: string;
+  /** Flat name, value list, hop-by-hop headers already dropped. */
+  headers: string[];
+  body: Readable | null;
+}
 
 export interface PoolOptions {
-  resolve: Record<string, string> | undefined;
-  upstreamCa: string | Buffer | undefined;
   /** How long a pooled connection may sit idle before it is closed (under the usual 5 s of origins). */
   idleMs: number;
-  /** How tunnels through the Arc gateway are opened (the same options as CONNECT tunnels). */
+  /** How long to wait for an answer, and then between two pieces of its body. */
+  responseTimeoutMs: number;
+  /** How connections to destinations and tunnels through the Arc gateway are opened (as for CONNECT). */
   dialOptions: DialOptions;
 }
 
 export interface ForwardPools {
-  request(
-    target: Target,
-    path: string,
-    absolute: string,
-    method: string,
-    headers: string[],
-    route: Route,
-  ): http.ClientRequest;
+  /** Sends the request on the route's keep-alive pool; the handler sees the answer or the failure. */
+  dispatch(route: Route, request: UpstreamRequest, handler: Dispatcher.DispatchHandler): void;
   /** Retires pools for enterprise proxies and gateways that the policy no longer uses. */
   retain(policy: RoutePolicy): void;
   close(): void;
 }
 
+type AgentClass = typeof Agent;
+/** How undici's pools open a connection (a function given as its `connect` option). */
+type Connector = (
+  o: { hostname: string; port: string },
+  callback: (...result: [null, Socket] | [Error, null]) => void,
+) => void;
+let agentClass: AgentClass | undefined;
+let loadingAgentClass: Promise<AgentClass> | undefined;
+
 /**
- * Connections of a pool that is no longer used: idle ones close now, busy ones when their request
- * is done, so a configuration change cuts no request in flight.
+ * undici's connection pools, loaded on the first forwarded request: a proxy that only tunnels never
+ * pays for them. Its Agent alone (lib/dispatcher/agent.js), not the package index, which loads
+ * fetch, WebSocket and caches too (about 9 MiB more).
  */
-function retire(agent: http.Agent): void {
-  agent.maxFreeSockets = 0;
-  for (const sockets of Object.values(agent.freeSockets)) for (const s of sockets ?? []) s.destroy();
+function withAgentClass(use: (agent: AgentClass) => void, failed: (err: Error) => void): void {
+  if (agentClass) {
+    use(agentClass);
+    return;
+  }
+  loadingAgentClass ??= import('undici/lib/dispatcher/agent.js').then((m) => (agentClass = m.default));
+  loadingAgentClass.then(use, failed);
 }
 
 /**
- * A keep-alive pool whose connections are tunnels through the Arc gateway, one pool key per
- * destination (http.Agent keys by host:port): a request reuses an idle tunnel to its destination.
+ * Keep-alive pools (undici: its parser and pools cost half of what node:http's do per request): one
+ * for destinations, through dial() as CONNECT tunnels are, one per enterprise proxy (absolute form),
+ * one per Arc gateway whose connections are tunnels through it to the destination (origin form).
  */
-class GatewayAgent extends http.Agent {
-  constructor(
-    private readonly gateway: Gateway,
-    private readonly via: UpstreamProxy | undefined,
-    private readonly dialOptions: DialOptions,
-    options: http.AgentOptions,
-  ) {
-    super(options);
-  }
-
-  override createConnection(
-    options: http.ClientRequestArgs,
-    callback?: (err: Error | null, stream: Duplex) => void,
-  ): undefined {
-    const target = { host: String(options.host), port: Number(options.port) };
-    openGatewayTunnel(this.gateway, target, gatewayTunnelOptions(this.via, this.dialOptions)).then(
-      ({ socket, head }) => {
-        if (head.length) socket.unshift(head);
-        socket.resume();
-        callback?.(null, socket);
-      },
-      (err: Error) => callback?.(err, undefined as unknown as Duplex),
-    );
-    return undefined;
-  }
-}
-
-/** Keep-alive pools: one for direct destinations (through the resolve map), one per enterprise proxy and gateway. */
 export function createForwardPools(opts: PoolOptions): ForwardPools {
+  const { dialOptions } = opts;
   // As many idle connections kept as may be open: fewer would close and reopen them under load.
   const poolOptions = {
-    keepAlive: true,
-    timeout: opts.idleMs,
-    maxSockets: 256,
-    maxFreeSockets: 256,
-    scheduling: 'lifo' as const,
+    connections: 256,
+    pipelining: 1,
+    keepAliveTimeout: opts.idleMs,
+    keepAliveMaxTimeout: opts.idleMs,
+    headersTimeout: opts.responseTimeoutMs,
+    bodyTimeout: opts.responseTimeoutMs,
   };
-  const direct = new http.Agent(poolOptions);
-  const viaProxy = new Map<string, http.Agent>();
-  const viaGateway = new Map<string, http.Agent>();
-  const agentFor = (proxy: UpstreamProxy) => {
-    let agent = viaProxy.get(proxy.url.href);
-    if (!agent) {
-      agent =
-        proxy.url.protocol === 'https:'
-          ? new (lazyHttps().Agent)({ ...poolOptions, ...(opts.upstreamCa ? { ca: opts.upstreamCa } : {}) })
-          : new http.Agent(poolOptions);
-      viaProxy.set(proxy.url.href, agent);
-    }
-    return agent;
-  };
+  // Connections opened by dial(), like CONNECT tunnels: resolve map, timeouts and error codes alike.
+  const dialing =
+    (route: Route): Connector =>
+    (o, callback) => {
+      const target = { host: o.hostname, port: Number(o.port) || 80 };
+      dial(route, target, dialOptions).then(
+        ({ socket, head }) => {
+          if (head.length) socket.unshift(head);
+          callback(null, socket);
+        },
+        (err: Error) => callback(err, null),
+      );
+    };
+  let direct: Agent | undefined;
+  const viaProxy = new Map<string, Agent>();
+  const viaGateway = new Map<string, Agent>();
   const gatewayKey = (gateway: Gateway, via: UpstreamProxy | undefined) =>
     `${gatewayAuthority(gateway)} ${via?.url.href ?? ''}`;
-  const gatewayAgentFor = (gateway: Gateway, via: UpstreamProxy | undefined) => {
-    const key = gatewayKey(gateway, via);
-    let agent = viaGateway.get(key);
+  const agentFor = (Agent: AgentClass, route: Route): Agent => {
+    if (route.kind === 'direct') return (direct ??= new Agent({ ...poolOptions, connect: dialing(route) }));
+    if (route.kind === 'gateway') {
+      const key = gatewayKey(route.gateway, route.via);
+      let agent = viaGateway.get(key);
+      if (!agent) viaGateway.set(key, (agent = new Agent({ ...poolOptions, connect: dialing(route) })));
+      return agent;
+    }
+    const { proxy } = route;
+    let agent = viaProxy.get(proxy.url.href);
     if (!agent) {
-      agent = new GatewayAgent(gateway, via, opts.dialOptions, poolOptions);
-      viaGateway.set(key, agent);
+      const options = { timeoutMs: dialOptions.connectTimeoutMs, ca: dialOptions.upstreamCa };
+      const connect: Connector = (_o, callback) => {
+        openProxyConnection(proxy, options).then(
+          (socket) => callback(null, socket),
+          (err: Error) => callback(err, null),
+        );
+      };
+      viaProxy.set(proxy.url.href, (agent = new Agent({ ...poolOptions, connect })));
     }
     return agent;
   };
+  const retire = (agent: Agent) => void agent.close().catch(() => {});
   return {
-    request(target, path, absolute, method, headers, route) {
-      if (route.kind === 'gateway') {
-        // Through a tunnel to the destination itself: origin form, as to the destination directly.
-        return http.request({
-          host: target.host,
-          port: target.port,
-          method,
-          path,
-          headers,
-          agent: gatewayAgentFor(route.gateway, route.via),
-          setHost: false,
-        });
-      }
-      if (route.kind === 'direct') {
-        const where = resolveTarget(target, opts.resolve);
-        return http.request({
-          host: where.host,
-          port: where.port,
-          method,
-          path,
-          headers,
-          agent: direct,
-          setHost: false,
-        });
-      }
-      const proxy = route.proxy;
-      const secure = proxy.url.protocol === 'https:';
-      const withAuth = proxy.authorization
-        ? [...headers, 'proxy-authorization', proxy.authorization]
-        : headers;
-      return (secure ? lazyHttps() : http).request({
-        host: proxy.url.hostname.replace(/^\[|\]$/g, ''),
-        port: Number(proxy.url.port) || (secure ? 443 : 80),
-        method,
-        path: absolute,
-        headers: withAuth,
-        agent: agentFor(proxy),
-        setHost: false,
-      });
+    dispatch(route, request, handler) {
+      withAgentClass(
+        (Agent) => {
+          const agent = agentFor(Agent, route);
+          const { method, headers, body } = request;
+          if (route.kind !== 'upstream') {
+            const origin = `http://${formatTarget(request.target)}`;
+            agent.dispatch({ origin, path: request.path, method, headers, body }, handler);
+            return;
+          }
+          const { proxy } = route;
+          const withAuth = proxy.authorization
+            ? [...headers, 'proxy-authorization', proxy.authorization]
+            : headers;
+          // servername: undici would take it from the Host header and reconnect for each new one;
+          // the connection is to the proxy, whose name openProxyConnection() uses.
+          const options = { origin: proxy.url.origin, servername: proxy.url.hostname };
+          agent.dispatch({ ...options, path: request.absolute, method, headers: withAuth, body }, handler);
+        },
+        // Only if the bundle lacks undici: the request fails like any other, with no controller yet.
+        (err) => handler.onResponseError?.(undefined as unknown as Dispatcher.DispatchController, err),
+      );
     },
     retain(policy) {
       for (const [href, agent] of viaProxy) {
@@ -397,8 +391,8 @@ export function createForwardPools(opts: PoolOptions): ForwardPools {
       }
     },
     close() {
-      direct.destroy();
-      for (const agent of [...viaProxy.values(), ...viaGateway.values()]) agent.destroy();
+      for (const agent of [direct, ...viaProxy.values(), ...viaGateway.values()]) void agent?.destroy();
+      direct = undefined;
       viaProxy.clear();
       viaGateway.clear();
     },

@@ -92,9 +92,8 @@ export function createArcProxy(options: ArcProxyOptions): ArcProxy {
   };
   let policy: RoutePolicy;
   const pools = createForwardPools({
-    resolve: cloud.resolve,
-    upstreamCa: options.upstreamCa,
     idleMs: 4_000,
+    responseTimeoutMs: limits.responseTimeoutMs,
     dialOptions,
   });
   let config = options.config;
@@ -134,7 +133,7 @@ export function createArcProxy(options: ArcProxyOptions): ArcProxy {
     log,
     tunnels,
   };
-  const forwardDeps = { policy: () => policy, pools, responseTimeoutMs: limits.responseTimeoutMs, log };
+  const forwardDeps = { policy: () => policy, pools, log };
 
   const gauges = () => ({ arcproxy_open_connections: sockets.size, arcproxy_open_tunnels: tunnels.size });
   const port = () => (tcpServer.address() as AddressInfo | null)?.port;
