@@ -26,7 +26,10 @@ interface Settings {
   bulkMiB: number;
   /** The proxy to run: dist/azcmagent.js unless ARCPROXY_BUNDLE names another build (to compare two). */
   bundle: string;
-  /** Extra node flags for the proxy process only (e.g. --max-semi-space-size=4), space-separated. */
+  /**
+   * Node flags for the proxy process only (e.g. --max-semi-space-size=4), space-separated. Without
+   * them the bundle runs as installed, by its own launch line (and its flags).
+   */
   proxyNodeFlags: string[];
   /** The gateway route section (GATEWAY=0 skips it). */
   gateway: boolean;
@@ -82,6 +85,10 @@ interface World {
 
 const portLine = /^port (\d+)$/m;
 
+/** How the proxy starts: the bundle as installed (an executable), or node with the flags under test. */
+const proxyArgv = (s: Settings): string[] =>
+  s.proxyNodeFlags.length ? [process.execPath, ...s.proxyNodeFlags, s.bundle] : [s.bundle];
+
 async function startWorld(s: Settings, work: string): Promise<World> {
   const home = join(work, 'home');
   await mkdir(home);
@@ -99,7 +106,7 @@ async function startWorld(s: Settings, work: string): Promise<World> {
   const run = ['run', '--services', 'arcproxy', '--home', home, '--proxy-port', '0'];
   const proxy = await startService(
     'Arc Proxy',
-    [process.execPath, ...s.proxyNodeFlags, s.bundle, ...run],
+    [...proxyArgv(s), ...run],
     /arcproxy ready on http:\/\/127\.0\.0\.1:(\d+)/,
     opts,
   );
@@ -271,7 +278,7 @@ function gatewaySection(s: Settings, work: string, w: World) {
     work,
     cwd: ROOT,
     node: NODE_TS,
-    proxyArgv: [process.execPath, ...s.proxyNodeFlags, s.bundle],
+    proxyArgv: proxyArgv(s),
     originPort: w.origin.port,
     bulkPort: w.bulk.port,
     bulkMiB: s.bulkMiB,

@@ -13,13 +13,16 @@ const dir = process.env['AZCM_DEMO_DIR'] ?? mkdtempSync(join(tmpdir(), 'azcmagen
 const home = join(dir, 'home');
 const children: ChildProcess[] = [];
 
-/** Starts a daemon and resolves with its first stdout lines once `ready` matches. */
+/**
+ * Starts a daemon from its executable, as an installed agent starts (with the launch flags of its
+ * first lines), and resolves with its first stdout lines once `ready` matches.
+ */
 function startDaemon(
   name: string,
-  args: string[],
+  [bin, ...args]: [string, ...string[]],
   ready: RegExp,
 ): Promise<{ proc: ChildProcess; match: RegExpExecArray }> {
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(proc);
   return new Promise((resolveReady, reject) => {
     let out = '';
@@ -36,7 +39,7 @@ function startDaemon(
 
 function run(args: string[]): Promise<number> {
   return new Promise((resolveRun) => {
-    const proc = spawn(process.execPath, [agentBin, ...args], { stdio: 'inherit' });
+    const proc = spawn(agentBin, args, { stdio: 'inherit' });
     proc.once('exit', (code) => resolveRun(code ?? 1));
   });
 }
@@ -74,7 +77,7 @@ async function main(): Promise<void> {
   const viaGateway = join(dirname(connectConfig!), 'connect-gateway.json');
   const code = await run(['connect', '--home', home, '--config', viaGateway]);
   if (code !== 0) throw new Error(`azcmagent connect exited with ${code}`);
-  const cli = `node ${agentBin} --home ${home}`;
+  const cli = `${agentBin} --home ${home}`;
   process.stdout.write(
     [
       '',
