@@ -40,11 +40,13 @@ export function connectTcp(
     resolve: Record<string, string> | undefined;
     timeoutMs: number;
     failed: (err: NodeJS.ErrnoException) => AgentError;
+    /** Reads into buffers of the caller's choice (net.connect's `onread`): no 'data' events then. */
+    onread?: net.OnReadOpts | undefined;
   },
 ): Promise<Tunnel> {
   const { host, port } = resolveTarget(target, o.resolve);
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port, allowHalfOpen: true, noDelay: true });
+    const socket = net.connect({ host, port, allowHalfOpen: true, noDelay: true, onread: o.onread });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(

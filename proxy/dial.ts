@@ -1,6 +1,7 @@
 // Opening the connection a route asks for: straight to the destination (through the cloud profile's
 // resolve map, if it names the host), through the enterprise proxy, or through the Arc gateway.
 // Socket errors become stable codes.
+import type { OnReadOpts } from 'node:net';
 import { AgentError } from '../core/index.ts';
 import {
   type ClientIdentity,
@@ -30,7 +31,13 @@ export interface DialOptions {
 
 export type DialResult = Tunnel;
 
-export function dial(route: Route, target: Target, opts: DialOptions): Promise<DialResult> {
+/** `onread`: for a direct connection only, how the destination's bytes are read (see tunnel.ts). */
+export function dial(
+  route: Route,
+  target: Target,
+  opts: DialOptions,
+  onread?: OnReadOpts,
+): Promise<DialResult> {
   if (route.kind === 'upstream') {
     return openUpstreamTunnel(route.proxy, target, { timeoutMs: opts.connectTimeoutMs, ca: opts.upstreamCa });
   }
@@ -41,6 +48,7 @@ export function dial(route: Route, target: Target, opts: DialOptions): Promise<D
   return connectTcp(target, {
     resolve: opts.resolve,
     timeoutMs: opts.connectTimeoutMs,
+    onread,
     failed: (err) =>
       err.code === 'ETIMEDOUT'
         ? new AgentError('ARCPROXY_UPSTREAM_TIMEOUT', `connecting to ${dest}`)

@@ -1,10 +1,13 @@
 // CONNECT tunnels with curl -p -x and real TLS end to end, with certificates made at test time.
 import https from 'node:https';
+import net from 'node:net';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   closeServer,
   curl,
+  eventually,
   listen,
   makePki,
   startProxy,
@@ -57,5 +60,78 @@ describe('CONNECT tunnels', () => {
     const other = makePki();
     const r = await curl(['--cacert', other.caFile, '-x', p.url, `https://localhost:${tlsPort}/c`]);
     expect(r.code).toBe(60);
+  });
+
+  // Direct tunnels read a bulk destination in 1 MiB reads into a buffer they reuse (tunnel.ts): a
+  // client that keeps stopping must still get every byte, in order, and the meter must count them.
+  it('carries a large download byte for byte to a client that reads in fits and starts', async () => {
+    const total = 48 * 1024 * 1024;
+    const sent = createHash('sha256');
+    const bulk = net.createServer((socket) => {
+      let left = total;
+      const pump = () => {
+        while (left > 0) {
+          const chunk = randomBytes(Math.min(left, 700_001));
+          left -= chunk.length;
+          sent.update(chunk);
+          if (!socket.write(chunk)) return void socket.once('drain', pump);
+        }
+        socket.end();
+      };
+      pump();
+    });
+    const port = await listen(bulk);
+    try {
+      const client = net.connect(p.port, '127.0.0.1');
+      client.write(`CONNECT 127.0.0.1:${port} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+      const got = createHash('sha256');
+      let head = '';
+      let payload = 0;
+      let reads = 0;
+      await new Promise<void>((resolve, reject) => {
+        client.on('error', reject);
+        client.on('end', resolve);
+        client.on('data', (d: Buffer) => {
+          if (!head.includes('\r\n\r\n')) {
+            head += d.toString('latin1');
+            const at = head.indexOf('\r\n\r\n');
+            if (at < 0) return;
+            d = Buffer.from(head.slice(at + 4), 'latin1');
+            head = head.slice(0, at + 4);
+          }
+          got.update(d);
+          payload += d.length;
+          if (++reads % 16 === 0) {
+            client.pause();
+            setTimeout(() => client.resume(), 5);
+          }
+        });
+      });
+      expect(head).toMatch(/^HTTP\/1\.1 200 /);
+      expect(payload).toBe(total);
+      expect(got.digest('hex')).toBe(sent.digest('hex'));
+      await eventually(() =>
+        p.proxy.meter
+          .snapshot()
+          .entries.some((e) => e.destination === `127.0.0.1:${port}` && e.bytesReceived === total),
+      );
+    } finally {
+      await closeServer(bulk);
+    }
+  });
+
+  it('passes on what a destination says first, after the 200', async () => {
+    const banner = net.createServer((socket) => socket.end('220 ready\r\n'));
+    const port = await listen(banner);
+    try {
+      const client = net.connect(p.port, '127.0.0.1');
+      client.write(`CONNECT 127.0.0.1:${port} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+      let text = '';
+      client.on('data', (d: Buffer) => (text += d.toString('latin1')));
+      await new Promise((resolve) => client.on('end', resolve));
+      expect(text).toMatch(/^HTTP\/1\.1 200 [^\r]*\r\n\r\n220 ready\r\n$/);
+    } finally {
+      await closeServer(banner);
+    }
   });
 });
