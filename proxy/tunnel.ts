@@ -89,6 +89,7 @@ export function handleConnect(req: IncomingMessage, socket: Socket, head: Buffer
     ({ socket: upstream, head: upstreamHead }) => {
       if (socket.destroyed) {
         upstream.destroy();
+        reads?.release();
         deps.tunnels.delete(socket);
         return;
       }
@@ -147,6 +148,7 @@ function relay(a: RelayArgs): void {
   const onClose = () => {
     if (--open > 0) return;
     deps.tunnels.delete(socket);
+    a.reads?.release();
     const sent = socket.bytesRead - a.readBase;
     const received = socket.bytesWritten - a.writeBase;
     deps.log.debug(
@@ -195,18 +197,24 @@ function relay(a: RelayArgs): void {
 }
 
 const SMALL_READ = 64 * 1024;
-const BULK_READ = 1024 * 1024;
+const BULK_READ = 4 * 1024 * 1024;
+/** Tunnels that may hold a bulk buffer at once (16 MiB in all); the others read 64 KiB at a time. */
+const MAX_BULK_TUNNELS = 4;
+let bulkTunnels = 0;
 
 interface DestinationReads {
   onread: OnReadOpts;
   /** From now on, what the destination sends goes to `client`, and its end ends `client`. */
   relayTo(client: Socket, destination: Socket): void;
+  /** The tunnel is closed: its bulk buffer goes back to the pool of four. */
+  release(): void;
 }
 
 /**
  * How a direct tunnel reads its destination. node reads at most 64 KiB at a time, so a download
  * costs a read, a write and a callback per 64 KiB. Here, once a read fills 64 KiB, the tunnel reads
- * up to 1 MiB at a time into a buffer of its own (bulk through the Arc Proxy: about twice as fast).
+ * up to 4 MiB at a time into a buffer of its own, if fewer than MAX_BULK_TUNNELS others hold one
+ * (bulk through the Arc Proxy: 0.17 of direct with pipe(), 0.4 with 1 MiB, ~0.5 with 4 MiB).
  * That buffer is written to the client as it is, so the next read waits until the client's socket
  * has taken all of it; smaller reads get a fresh buffer each, with pipe()'s back-pressure.
  */
@@ -217,7 +225,13 @@ function destinationReads(): DestinationReads {
   let destination: Socket | undefined;
   const early: Buffer[] = [];
   const onread: OnReadOpts = {
-    buffer: () => (bulkReads ? (bulk ??= Buffer.allocUnsafe(BULK_READ)) : Buffer.allocUnsafe(SMALL_READ)),
+    buffer: () => {
+      if (bulkReads && !bulk && bulkTunnels < MAX_BULK_TUNNELS) {
+        bulk = Buffer.allocUnsafe(BULK_READ);
+        bulkTunnels++;
+      }
+      return bulkReads && bulk ? bulk : Buffer.allocUnsafe(SMALL_READ);
+    },
     callback: (n, buf) => {
       const chunk = (buf as Buffer).subarray(0, n);
       if (n === buf.length) bulkReads = true;
@@ -241,6 +255,11 @@ function destinationReads(): DestinationReads {
       destination = from;
       for (const chunk of early.splice(0)) to.write(chunk);
       from.once('end', () => to.end());
+    },
+    release() {
+      if (!bulk) return;
+      bulk = undefined;
+      bulkTunnels--;
     },
   };
 }
