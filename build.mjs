@@ -2,7 +2,8 @@
 // dist/arc-local-cloud.js (run by `prepare`, so `npm ci` leaves working bins). CJS dependencies
 // need `require`, hence the banner.
 import { build } from 'esbuild';
-import { chmod } from 'node:fs/promises';
+import { chmod, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 
 const requireBanner = [
   "import { createRequire as __azcmCreateRequire } from 'node:module';",
@@ -29,11 +30,20 @@ const common = {
   banner,
 };
 
+// Split at every dynamic import(): code a process never imports is never read, so `run --services
+// arcproxy` does not hold HIMDS, fastify, undici or @peculiar/x509 (idle RSS 60.7 -> 54.6 MiB).
+// Chunks sit beside the entry, so that paths relative to import.meta.url (../LICENSE) hold in any of
+// them; old ones are removed first, as their names change with their content.
 const out = 'dist/azcmagent.js';
+for (const name of await readdir('dist').catch(() => []))
+  if (/^chunk-|-[A-Z0-9]{8}\.js(\.map|\.LEGAL\.txt)?$/.test(name)) await rm(join('dist', name));
 await build({
   ...common,
-  entryPoints: ['cli/main.ts'],
-  outfile: out,
+  entryPoints: { azcmagent: 'cli/main.ts' },
+  outdir: 'dist',
+  splitting: true,
+  chunkNames: '[name]-[hash]',
+  // The launch lines in every chunk too: harmless there (a #! line and a string), never run as sh.
   banner: agentBanner,
   // Comments out: V8 keeps the whole source in memory, as two-byte text if any character is not ASCII.
   minifyWhitespace: true,

@@ -3,14 +3,14 @@
 // polyfill before it loads (its tsyringe dependency throws without one), hence reflect-metadata first.
 import type * as X509 from '@peculiar/x509';
 import { webcrypto, type KeyObject } from 'node:crypto';
-import { AgentError } from '../core/index.ts';
+import { AgentError, cjsExports } from '../core/index.ts';
 
 export type X509Module = typeof X509;
 
 let loaded: Promise<X509Module> | undefined;
 
 export function loadX509(): Promise<X509Module> {
-  loaded ??= import('reflect-metadata').then(() => import('@peculiar/x509'));
+  loaded ??= import('reflect-metadata').then(async () => cjsExports(await import('@peculiar/x509')));
   return loaded;
 }
 

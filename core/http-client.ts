@@ -2,6 +2,7 @@
 // the service's client id as the proxy user name, so that the proxy meters and polices each call.
 // undici is loaded on first use: the Arc Proxy itself does not need it, and it costs ~20 MB at load.
 import type { Dispatcher } from 'undici';
+import { loadUndici } from './cjs-exports.ts';
 
 export interface OutboundOptions {
   /** The Arc Proxy, e.g. http://127.0.0.1:40343. */
@@ -26,7 +27,7 @@ export async function createOutboundDispatcher({
   cert,
   key,
 }: OutboundOptions): Promise<Dispatcher> {
-  const { ProxyAgent } = await import('undici');
+  const { ProxyAgent } = await loadUndici();
   return new ProxyAgent({
     uri: proxyUrl,
     token: clientAuthorization(clientId),

@@ -8,6 +8,7 @@ export * from './config.ts';
 export * from './config-lock.ts';
 export * from './clouds.ts';
 export * from './http-client.ts';
+export * from './cjs-exports.ts';
 export * from './agent-state.ts';
 export * from './cloud-config.ts';
 export * from './watch-file.ts';

@@ -5,6 +5,7 @@ import type { Dispatcher } from 'undici';
 import { Value } from 'typebox/value';
 import {
   AgentError,
+  loadUndici,
   CloudConfigSchema,
   type CloudConfig,
   type CloudProfile,
@@ -36,7 +37,7 @@ async function call(
 ): Promise<Answer> {
   try {
     // undici is loaded on first use: the Arc Proxy process must not pay its ~10 MB unless it calls out.
-    const { request } = await import('undici');
+    const { request } = await loadUndici();
     const res = await request(url, {
       method: init.method,
       headers: init.headers ?? {},
