@@ -1,6 +1,6 @@
-// Bundles the CLI and every service into one ESM file, dist/azcmagent.js, and the local cloud into
-// dist/arc-local-cloud.js (run by `prepare`, so `npm ci` leaves working bins). CJS dependencies
-// need `require`, hence the banner.
+// Bundles the CLI and every service into dist/azcmagent.js and the chunks beside it (ESM), and the
+// local cloud into dist/arc-local-cloud.js (run by `prepare`, so `npm ci` leaves working bins). CJS
+// dependencies need `require`, hence the banner.
 import { build } from 'esbuild';
 import { chmod, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -31,7 +31,7 @@ const common = {
 };
 
 // Split at every dynamic import(): code a process never imports is never read, so `run --services
-// arcproxy` does not hold HIMDS, fastify, undici or @peculiar/x509 (idle RSS 60.7 -> 54.6 MiB).
+// arcproxy` does not hold HIMDS, fastify, undici or @peculiar/x509 (idle RSS 60.7 -> 53 MiB).
 // Chunks sit beside the entry, so that paths relative to import.meta.url (../LICENSE) hold in any of
 // them; old ones are removed first, as their names change with their content.
 const out = 'dist/azcmagent.js';

@@ -1,7 +1,8 @@
 // Absolute-form HTTP forwarding (RFC 9112 section 3.2.2): `GET http://host/path` from the client goes
 // to the destination (or to the enterprise proxy, still in absolute form, or in origin form through a
-// tunnel of the Arc gateway to the destination) over pooled keep-alive connections. Hop-by-hop headers are dropped both ways (RFC 9110 section 7.6.1), Via is added.
-// node:http on both legs: its parser is native, and the proxy's idle memory stays small.
+// tunnel of the Arc gateway to the destination) over pooled keep-alive connections. Hop-by-hop
+// headers are dropped both ways (RFC 9110 section 7.6.1), Via is added. node:http takes requests in;
+// undici's pools take them on (createForwardPools), at half the cost per request of node:http's client.
 import type { IncomingMessage, ServerResponse, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
