@@ -2,7 +2,10 @@
 // (module.exports), while the bundle, split at each import() (build.mjs), hands over `default` only.
 import type * as Undici from 'undici';
 
-/** module.exports of a CommonJS package from its import() namespace, or the namespace of an ES module. */
+/**
+ * module.exports of a CommonJS package whose exports are an object, from its import() namespace, or
+ * the namespace of an ES module. (A package that exports one function or class: use `.default`.)
+ */
 export function cjsExports<T extends object>(namespace: T): T {
   const exports = (namespace as { default?: unknown }).default;
   return (exports !== null && typeof exports === 'object' ? exports : namespace) as T;

@@ -6,7 +6,7 @@
 import net from 'node:net';
 import { AgentError, redactUrl } from '../core/index.ts';
 import { type AnswerHeadError, readAnswerHead } from './answer-head.ts';
-import { type Target, type Tunnel, TLS_FAILURE, dialError, formatTarget } from './hop.ts';
+import { type Target, type Tunnel, TLS_FAILURE, dialError, formatTarget, whenConnected } from './hop.ts';
 
 export interface UpstreamProxy {
   url: URL;
@@ -69,27 +69,9 @@ export function openProxyConnection(
   opts: { timeoutMs: number; ca?: string | Buffer | undefined },
 ): Promise<net.Socket> {
   const { socket, secure } = connectToProxy(proxy, opts.ca);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(
-        new AgentError(
-          'ARCPROXY_UPSTREAM_TIMEOUT',
-          `no connection to ${proxy.display} within ${opts.timeoutMs} ms`,
-        ),
-      );
-    }, opts.timeoutMs);
-    const onError = (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      reject(upstreamProxyError(err, proxy));
-    };
-    socket.once('error', onError);
-    socket.once(secure ? 'secureConnect' : 'connect', () => {
-      clearTimeout(timer);
-      socket.off('error', onError);
-      resolve(socket);
-    });
-  });
+  return whenConnected(socket, secure ? 'secureConnect' : 'connect', opts.timeoutMs, (err) =>
+    upstreamProxyError(err, proxy),
+  );
 }
 
 export function openUpstreamTunnel(

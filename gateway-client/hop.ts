@@ -45,24 +45,40 @@ export function connectTcp(
   },
 ): Promise<Tunnel> {
   const { host, port } = resolveTarget(target, o.resolve);
+  const socket = net.connect({ host, port, allowHalfOpen: true, noDelay: true, onread: o.onread });
+  return whenConnected(socket, 'connect', o.timeoutMs, o.failed).then((socket) => ({
+    socket,
+    overheadWritten: 0,
+    overheadRead: 0,
+    head: Buffer.alloc(0),
+  }));
+}
+
+/**
+ * `socket` once it emits `ready` ('connect', or 'secureConnect' for TLS), or the AgentError that
+ * `failed` makes of its error, or of a timeout (`ETIMEDOUT`); the socket is destroyed then.
+ */
+export function whenConnected<S extends net.Socket>(
+  socket: S,
+  ready: 'connect' | 'secureConnect',
+  timeoutMs: number,
+  failed: (err: NodeJS.ErrnoException) => AgentError,
+): Promise<S> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port, allowHalfOpen: true, noDelay: true, onread: o.onread });
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(
-        o.failed(Object.assign(new Error(`no connection within ${o.timeoutMs} ms`), { code: 'ETIMEDOUT' })),
-      );
-    }, o.timeoutMs);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.off('error', onError);
-      resolve({ socket, overheadWritten: 0, overheadRead: 0, head: Buffer.alloc(0) });
-    });
+      reject(failed(Object.assign(new Error(`no connection within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })));
+    }, timeoutMs);
     const onError = (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(o.failed(err));
+      reject(failed(err));
     };
     socket.once('error', onError);
+    socket.once(ready, () => {
+      clearTimeout(timer);
+      socket.off('error', onError);
+      resolve(socket);
+    });
   });
 }
 

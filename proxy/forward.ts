@@ -278,6 +278,17 @@ type Connector = (
   o: { hostname: string; port: string },
   callback: (...result: [null, Socket] | [Error, null]) => void,
 ) => void;
+
+/** undici's callback form of a function that opens the connection. */
+const connector =
+  (open: (o: { hostname: string; port: string }) => Promise<Socket>): Connector =>
+  (o, callback) => {
+    open(o).then(
+      (socket) => callback(null, socket),
+      (err: Error) => callback(err, null),
+    );
+  };
+
 let agentClass: AgentClass | undefined;
 let loadingAgentClass: Promise<AgentClass> | undefined;
 
@@ -312,18 +323,16 @@ export function createForwardPools(opts: PoolOptions): ForwardPools {
     bodyTimeout: opts.responseTimeoutMs,
   };
   // Connections opened by dial(), like CONNECT tunnels: resolve map, timeouts and error codes alike.
-  const dialing =
-    (route: Route): Connector =>
-    (o, callback) => {
-      const target = { host: o.hostname, port: Number(o.port) || 80 };
-      dial(route, target, dialOptions).then(
-        ({ socket, head }) => {
-          if (head.length) socket.unshift(head);
-          callback(null, socket);
-        },
-        (err: Error) => callback(err, null),
+  const dialing = (route: Route) =>
+    connector(async (o) => {
+      const { socket, head } = await dial(
+        route,
+        { host: o.hostname, port: Number(o.port) || 80 },
+        dialOptions,
       );
-    };
+      if (head.length) socket.unshift(head);
+      return socket;
+    });
   let direct: Agent | undefined;
   const viaProxy = new Map<string, Agent>();
   const viaGateway = new Map<string, Agent>();
@@ -341,12 +350,7 @@ export function createForwardPools(opts: PoolOptions): ForwardPools {
     let agent = viaProxy.get(proxy.url.href);
     if (!agent) {
       const options = { timeoutMs: dialOptions.connectTimeoutMs, ca: dialOptions.upstreamCa };
-      const connect: Connector = (_o, callback) => {
-        openProxyConnection(proxy, options).then(
-          (socket) => callback(null, socket),
-          (err: Error) => callback(err, null),
-        );
-      };
+      const connect = connector(() => openProxyConnection(proxy, options));
       viaProxy.set(proxy.url.href, (agent = new Agent({ ...poolOptions, connect })));
     }
     return agent;
