@@ -30,6 +30,29 @@ const common = {
   banner,
 };
 
+// pino loads, when it is first imported, two things that only its transports use, and azcmagent has no
+// transport (core/log-file.ts rotates files on pino's own SonicBoom): thread-stream, the worker thread
+// a transport runs in, and node:worker_threads, of which pino asks only whether it runs on the main
+// thread. Together they cost the Arc Proxy ~0.3 MB of RSS at idle. The bundle never runs in a worker
+// thread, so that answer is fixed; a transport, if one were ever asked for, throws instead of starting.
+const pinoWithoutTransports = {
+  name: 'pino-without-transports',
+  setup(build) {
+    const stubs = {
+      'thread-stream':
+        "module.exports = class ThreadStream { constructor() { throw new Error('pino transports are left out of the azcmagent bundle (build.mjs); log to a destination stream'); } };",
+      worker_threads: 'module.exports = { isMainThread: true };',
+    };
+    build.onResolve({ filter: /^(thread-stream|worker_threads)$/ }, ({ path, importer }) =>
+      /[/\\]node_modules[/\\]pino[/\\]/.test(importer) ? { path, namespace: 'pino-stub' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'pino-stub' }, ({ path }) => ({
+      contents: stubs[path],
+      loader: 'js',
+    }));
+  },
+};
+
 // Split at every dynamic import(): code a process never imports is never read, so `run --services
 // arcproxy` does not hold HIMDS, fastify, undici or @peculiar/x509 (idle RSS 60.7 -> 53 MiB).
 // Chunks sit beside the entry, so that paths relative to import.meta.url (../LICENSE) hold in any of
@@ -48,6 +71,7 @@ await build({
   // Comments out: V8 keeps the whole source in memory, as two-byte text if any character is not ASCII.
   minifyWhitespace: true,
   legalComments: 'external',
+  plugins: [pinoWithoutTransports],
 });
 await chmod(out, 0o755);
 

@@ -2,8 +2,8 @@
 // TLS server certificate, and machine certificates from a public key or a CSR. Profile as in
 // RFC 5280 section 4.2: CA with basicConstraints cA (critical) and keyCertSign; leaves with
 // digitalSignature + keyEncipherment, the extended key usages asked for, SANs, and key identifiers.
-import { createPrivateKey, createPublicKey, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
-import { AgentError } from '../core/index.ts';
+import type { KeyObject } from 'node:crypto';
+import { AgentError, nodeCrypto } from '../core/index.ts';
 import { readCsr } from './csr.ts';
 import { generateKeyPair, type KeyPair } from './keys.ts';
 import { commonName, loadX509, pemText, SIGNING_ALGORITHM, signingKey, verifyingKey } from './x509.ts';
@@ -14,7 +14,7 @@ const BACKDATE_MS = 5 * 60_000;
 
 /** A positive 127-bit serial (RFC 5280 section 4.1.2.2: positive, at most 20 octets, unique per CA). */
 function serialNumber(): string {
-  const bytes = randomBytes(16);
+  const bytes = nodeCrypto().randomBytes(16);
   bytes[0] = (bytes[0]! & 0x7f) | 0x01;
   return bytes.toString('hex');
 }
@@ -83,6 +83,7 @@ export interface IssueCertificateOptions {
 }
 
 async function subjectKey(opts: IssueCertificateOptions): Promise<KeyObject> {
+  const { createPublicKey } = nodeCrypto();
   if ((opts.csr === undefined) === (opts.subjectPublicKey === undefined))
     throw new AgentError('ARGUMENT_INVALID', 'give exactly one of subjectPublicKey and csr');
   if (opts.csr !== undefined) return createPublicKey((await readCsr(opts.csr)).publicKeyPem);
@@ -98,6 +99,7 @@ async function subjectKey(opts: IssueCertificateOptions): Promise<KeyObject> {
 /** Signs a leaf certificate for a public key or CSR with the CA's key; returns it in PEM. */
 export async function issueCertificate(opts: IssueCertificateOptions): Promise<string> {
   const x509 = await loadX509();
+  const { createPrivateKey, createPublicKey, X509Certificate } = nodeCrypto();
   const caKey = typeof opts.caKey === 'string' ? createPrivateKey(opts.caKey) : opts.caKey;
   const caCert = new x509.X509Certificate(opts.ca);
   const key = await subjectKey(opts);

@@ -1,7 +1,6 @@
 // PKCS#10 certificate signing requests (RFC 2986): made by the agent to prove it holds the key,
 // read and checked by the cloud before it signs.
-import { createPublicKey } from 'node:crypto';
-import { AgentError } from '../core/index.ts';
+import { AgentError, nodeCrypto } from '../core/index.ts';
 import type { KeyPair } from './keys.ts';
 import { loadX509, pemText, SIGNING_ALGORITHM, signingKey, verifyingKey } from './x509.ts';
 
@@ -33,6 +32,7 @@ export async function readCsr(pem: string): Promise<CsrInfo> {
   }
   if (!(await csr.verify().catch(() => false)))
     throw new AgentError('ARGUMENT_INVALID', 'the certificate request is not signed by its own key');
+  const { createPublicKey } = nodeCrypto();
   const publicKeyPem = createPublicKey({
     key: Buffer.from(csr.publicKey.rawData),
     format: 'der',

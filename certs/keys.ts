@@ -1,15 +1,7 @@
 // Key pairs: RSA 2048 made by node:crypto (native OpenSSL), kept as KeyObjects and as PEM
 // (PKCS#8 for the private key, SPKI for the public key).
-import {
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPair as generateKeyPairCb,
-  type KeyObject,
-} from 'node:crypto';
-import { promisify } from 'node:util';
-import { AgentError } from '../core/index.ts';
-
-const generate = promisify(generateKeyPairCb);
+import type { KeyObject } from 'node:crypto';
+import { AgentError, nodeCrypto } from '../core/index.ts';
 
 export interface KeyPair {
   privateKey: KeyObject;
@@ -29,6 +21,8 @@ const pems = (privateKey: KeyObject, publicKey: KeyObject): KeyPair => ({
 
 /** A new RSA 2048 key pair (off the event loop, in libuv's thread pool). */
 export async function generateKeyPair(): Promise<KeyPair> {
+  const { promisify } = await import('node:util');
+  const generate = promisify(nodeCrypto().generateKeyPair);
   const { privateKey, publicKey } = await generate('rsa', { modulusLength: 2048 });
   return pems(privateKey, publicKey);
 }
@@ -37,18 +31,18 @@ export async function generateKeyPair(): Promise<KeyPair> {
 export function keyPairFromPem(privateKeyPem: string): KeyPair {
   let privateKey: KeyObject;
   try {
-    privateKey = createPrivateKey(privateKeyPem);
+    privateKey = nodeCrypto().createPrivateKey(privateKeyPem);
   } catch (err) {
     // The message of a failed parse holds no key material; the PEM itself is never echoed.
     throw new AgentError('ARGUMENT_INVALID', 'not a PEM private key', { cause: err });
   }
-  return pems(privateKey, createPublicKey(privateKey));
+  return pems(privateKey, nodeCrypto().createPublicKey(privateKey));
 }
 
 /** A public key from SPKI PEM, a certificate, or a private key (its public half). */
 export function publicKeyFromPem(pem: string): KeyObject {
   try {
-    return createPublicKey(pem);
+    return nodeCrypto().createPublicKey(pem);
   } catch (err) {
     throw new AgentError('ARGUMENT_INVALID', 'not a PEM public key', { cause: err });
   }

@@ -1,7 +1,7 @@
 // Reading certificates with node:crypto's X509Certificate: names, validity, thumbprints, and the
 // pure check the local cloud makes of a client certificate (issued by our CA, valid at a given time).
-import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { AgentError } from '../core/index.ts';
+import type { KeyObject, X509Certificate } from 'node:crypto';
+import { AgentError, nodeCrypto } from '../core/index.ts';
 
 export type ThumbprintAlgorithm = 'sha1' | 'sha256';
 
@@ -32,6 +32,7 @@ const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g
 export const splitPemBundle = (pem: string): string[] => pem.match(PEM_CERT)?.map((c) => `${c}\n`) ?? [];
 
 function parse(cert: string | Buffer | X509Certificate): X509Certificate {
+  const { X509Certificate } = nodeCrypto();
   if (cert instanceof X509Certificate) return cert;
   try {
     return new X509Certificate(cert);
@@ -93,6 +94,7 @@ export function checkCertificate(cert: X509Certificate, ca: X509Certificate, at:
 
 /** Whether a private key (KeyObject or PEM) is the one a certificate certifies. */
 export function keyMatchesCertificate(key: KeyObject | string, cert: string | X509Certificate): boolean {
+  const { createPrivateKey, createPublicKey } = nodeCrypto();
   const privateKey = typeof key === 'string' ? createPrivateKey(key) : key;
   const der = (k: KeyObject) => k.export({ format: 'der', type: 'spki' });
   return der(createPublicKey(privateKey)).equals(der(parse(cert).publicKey));

@@ -2,8 +2,8 @@
 // the local cloud's start), and the library costs memory at load. It needs a Reflect metadata
 // polyfill before it loads (its tsyringe dependency throws without one), hence reflect-metadata first.
 import type * as X509 from '@peculiar/x509';
-import { webcrypto, type KeyObject } from 'node:crypto';
-import { AgentError, cjsExports } from '../core/index.ts';
+import type { KeyObject, webcrypto } from 'node:crypto';
+import { AgentError, cjsExports, nodeCrypto } from '../core/index.ts';
 
 export type X509Module = typeof X509;
 
@@ -22,14 +22,14 @@ export async function signingKey(key: KeyObject): Promise<webcrypto.CryptoKey> {
   if (key.type !== 'private' || key.asymmetricKeyType !== 'rsa')
     throw new AgentError('ARGUMENT_INVALID', 'signing needs an RSA private key');
   const der = key.export({ format: 'der', type: 'pkcs8' });
-  return webcrypto.subtle.importKey('pkcs8', der, SIGNING_ALGORITHM, false, ['sign']);
+  return nodeCrypto().webcrypto.subtle.importKey('pkcs8', der, SIGNING_ALGORITHM, false, ['sign']);
 }
 
 /** The WebCrypto form of a node:crypto RSA public key (what a CSR carries). */
 export async function verifyingKey(key: KeyObject): Promise<webcrypto.CryptoKey> {
   if (key.asymmetricKeyType !== 'rsa') throw new AgentError('ARGUMENT_INVALID', 'expected an RSA key');
   const der = key.export({ format: 'der', type: 'spki' });
-  return webcrypto.subtle.importKey('spki', der, SIGNING_ALGORITHM, true, ['verify']);
+  return nodeCrypto().webcrypto.subtle.importKey('spki', der, SIGNING_ALGORITHM, true, ['verify']);
 }
 
 /** An X.500 name string with one common name, escaped as RFC 4514 section 2.4 requires. */

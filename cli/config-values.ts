@@ -1,11 +1,10 @@
 // The values of `azcmagent config`, as text: parsing what a user typed into the typed value the
 // schema wants (strictly, with a refusal that names what is allowed), list edits for --add and
 // --remove, and the way each value is printed. Pure functions; cli/config.ts does the I/O.
-import { Value } from 'typebox/value';
 import {
   AgentError,
   CONFIG_KEYS,
-  LocalConfigSchema,
+  fitsKey,
   keySchema,
   type ConfigKey,
   type KeySchema,
@@ -42,7 +41,10 @@ const refuse = (key: ConfigKey, shown: string, item = false) => {
 /** What a user typed, in output: a proxy URL never shows its credentials. */
 const shownText = (key: ConfigKey, text: string) => (key === 'proxy.url' ? displayProxyUrl(text) : text);
 
-/** One scalar (or one list item) from its text, by its schema; undefined when the text does not fit. */
+/**
+ * One scalar (or one list item) from its text, by its schema; undefined when the text cannot be one.
+ * Whether the value fits (a string's pattern) is for the caller to check, with fitsKey.
+ */
 function parseScalar(schema: KeySchema, text: string): unknown {
   if (schema.anyOf) {
     // Choices are matched case-insensitively and stored in their documented spelling.
@@ -58,7 +60,7 @@ function parseScalar(schema: KeySchema, text: string): unknown {
       return inRange ? n : undefined;
     }
     default:
-      return Value.Check(schema as never, text) ? text : undefined;
+      return text;
   }
 }
 
@@ -75,15 +77,14 @@ export function parseSetting(key: ConfigKey, text: string): unknown {
       .filter((s) => s !== '');
     const parsed = items.map((item) => {
       const value = parseScalar(schema.items as KeySchema, item);
-      if (value === undefined) throw refuse(key, shownText(key, item), true);
+      if (value === undefined || !fitsKey(key, [value])) throw refuse(key, shownText(key, item), true);
       return value;
     });
     return dedupe(parsed);
   }
   const trimmed = text.trim();
   const value = parseScalar(schema, trimmed);
-  if (value === undefined || !Value.Check(LocalConfigSchema.properties[key], value))
-    throw refuse(key, shownText(key, trimmed));
+  if (value === undefined || !fitsKey(key, value)) throw refuse(key, shownText(key, trimmed));
   return value;
 }
 

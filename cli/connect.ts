@@ -4,11 +4,10 @@
 // With --gateway-id the machine onboards through an Arc gateway and is associated with it; the
 // sequence is in services/himds/gateway-onboarding.ts.
 import type { Command } from 'commander';
-import { generateKeyPair as generateKeyPairCb } from 'node:crypto';
 import { hostname } from 'node:os';
-import { promisify } from 'node:util';
 import {
   AgentError,
+  nodeCrypto,
   readAgentState,
   readLocalConfig,
   resolveHome,
@@ -58,8 +57,6 @@ interface ConnectOptions extends GlobalOptions {
   gatewayId?: string;
   gatewayUrl?: string;
 }
-
-const generateKeyPair = promisify(generateKeyPairCb);
 
 export function registerConnect(program: Command): void {
   program
@@ -278,6 +275,8 @@ async function associateOrRollBack(
 }
 
 async function registerOrRollBack(session: CloudSession, token: string, id: string, metadata: unknown) {
+  const { promisify } = await import('node:util');
+  const generateKeyPair = promisify(nodeCrypto().generateKeyPair);
   const keys = await generateKeyPair('rsa', {
     modulusLength: 2048,
     publicKeyEncoding: { type: 'spki', format: 'pem' },

@@ -3,14 +3,10 @@
 // printed for whoever registers the machine. An existing key is kept unless --force: its public
 // half may already be registered, and replacing it silently would break that onboarding.
 import type { Command } from 'commander';
-import { generateKeyPair, randomBytes } from 'node:crypto';
 import { chmod, link, lstat, mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { AgentError, openCommandLog, resolveHome, type HomeLayout } from '../core/index.ts';
+import { AgentError, nodeCrypto, openCommandLog, resolveHome, type HomeLayout } from '../core/index.ts';
 import { fail, printJson, type GlobalOptions } from './output.ts';
-
-const generate = promisify(generateKeyPair);
 
 interface GenkeyOptions extends GlobalOptions {
   force?: boolean;
@@ -27,7 +23,7 @@ const writeFailed = (err: unknown) =>
  * linked into place (which fails if a key appeared meanwhile) or, with `replace`, renamed over it.
  */
 async function placeKey(file: string, pem: string, replace: boolean): Promise<void> {
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const tmp = `${file}.${process.pid}.${nodeCrypto().randomBytes(4).toString('hex')}.tmp`;
   try {
     const fh = await open(tmp, 'wx', 0o600);
     try {
@@ -59,6 +55,8 @@ async function genkey(home: HomeLayout, force: boolean): Promise<{ publicKey: st
     () => false,
   );
   if (exists && !force) throw new AgentError('KEY_EXISTS', file);
+  const { promisify } = await import('node:util');
+  const generate = promisify(nodeCrypto().generateKeyPair);
   const { publicKey, privateKey } = await generate('rsa', {
     modulusLength: 2048,
     publicKeyEncoding: { type: 'spki', format: 'pem' },

@@ -1,13 +1,35 @@
 // Crash-safe file writes: a temporary file beside the target, fsync, rename, fsync of the folder.
 // A reader sees the old content or the new, never half of either.
-import { open, rename, rm } from 'node:fs/promises';
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+
+let made = 0;
+
+/**
+ * A name beside `path` for a temporary file, `.<name>.<pid>.<n><suffix>`, made as write-file-atomic
+ * makes its names: the PID keeps processes apart and the counter this process's files, with no random
+ * bytes (so no node:crypto). A name can still be taken, left by a crash of an earlier process with this
+ * PID or made by another thread of this one, so whoever uses it creates the file exclusively (O_EXCL,
+ * or link) and fails rather than share it.
+ */
+export const tempPath = (path: string, suffix = '.tmp'): string =>
+  join(dirname(path), `.${basename(path)}.${process.pid}.${++made}${suffix}`);
+
+/** A temporary file beside `path`, created exclusively; a taken name is passed over for the next. */
+async function createTemp(path: string, mode: number): Promise<{ tmp: string; fh: FileHandle }> {
+  for (;;) {
+    const tmp = tempPath(path);
+    try {
+      return { tmp, fh: await open(tmp, 'wx', mode) };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}
 
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
   const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'wx', mode);
+  const { tmp, fh } = await createTemp(path, mode);
   try {
     await fh.writeFile(data);
     await fh.sync();

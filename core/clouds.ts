@@ -4,9 +4,8 @@
 // (network requirements).
 import { readFile } from 'node:fs/promises';
 import { AgentError } from './errors.ts';
-import { Type } from 'typebox';
-import { Value } from 'typebox/value';
-import { BYPASS_CATEGORIES, type BypassCategory } from './config.ts';
+import type { BypassCategory } from './config.ts';
+import { schemaProblem } from './schema-check.ts';
 
 export interface CloudEndpoint {
   /** A host name, or `*.` followed by a domain (any name below it, not the domain itself). */
@@ -411,44 +410,6 @@ export function checkEndpointsOf(cloud: CloudProfile): CheckEndpoint[] {
   ].filter((c) => c.url !== '');
 }
 
-const CheckEndpointSchema = Type.Object({
-  url: Type.String({ pattern: '^https://' }),
-  purpose: Type.String(),
-  need: Type.Union([Type.Literal('required'), Type.Literal('optional')]),
-  extension: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$' })),
-  privateLink: Type.Optional(Type.Boolean()),
-  onboarding: Type.Optional(Type.Boolean()),
-});
-
-const EndpointSchema = Type.Object({
-  host: Type.String({ minLength: 1 }),
-  port: Type.Integer({ minimum: 1, maximum: 65535 }),
-  category: Type.Optional(Type.Union(BYPASS_CATEGORIES.map((c) => Type.Literal(c)))),
-  purpose: Type.String(),
-});
-const CloudProfileSchema = Type.Object({
-  name: Type.String({ minLength: 1 }),
-  endpoints: Type.Object({
-    arm: Type.String(),
-    login: Type.String(),
-    hisGlobal: Type.String(),
-    guestConfiguration: Type.String(),
-    notifications: Type.String(),
-    gatewayDomain: Type.String(),
-  }),
-  allow: Type.Array(EndpointSchema),
-  caFile: Type.Optional(Type.String()),
-  regions: Type.Optional(Type.Array(Type.String({ pattern: '^[a-z0-9]+$' }))),
-  regionCodes: Type.Optional(Type.Record(Type.String(), Type.String({ pattern: '^[a-z0-9-]+$' }))),
-  check: Type.Optional(Type.Array(CheckEndpointSchema)),
-  resolve: Type.Optional(
-    Type.Record(
-      Type.String(),
-      Type.String({ pattern: '^[^:]+:[0-9]{1,5}$|^\\[[0-9a-fA-F:.]+\\]:[0-9]{1,5}$' }),
-    ),
-  ),
-});
-
 /** A built-in cloud by name (case-insensitive), or a profile file (the local cloud writes one). */
 export async function loadCloudProfile(nameOrPath: string): Promise<CloudProfile> {
   const builtin = Object.values(BUILTIN_CLOUDS).find(
@@ -463,7 +424,7 @@ export async function loadCloudProfile(nameOrPath: string): Promise<CloudProfile
   } catch (err) {
     throw new AgentError('CLOUD_PROFILE_INVALID', `${nameOrPath}: ${(err as Error).message}`, { cause: err });
   }
-  const problem = Value.Errors(CloudProfileSchema, raw)[0];
+  const problem = await schemaProblem('CloudProfileSchema', raw);
   if (problem) {
     throw new AgentError(
       'CLOUD_PROFILE_INVALID',

@@ -8,11 +8,11 @@
 // (the owner hangs, or the PID was reused); a stale lock is removed under a second lock,
 // `<file>.lock.break`, so that two waiters never both remove it and then delete each other's new
 // lock. Owners hold the lock for one read and one atomic write, milliseconds, so staleMs is generous.
-import { randomBytes } from 'node:crypto';
 import { open, readFile, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { AgentError } from './errors.ts';
 import { parseLocalConfig, readLocalConfigEntries, writeLocalConfig, type LocalConfig } from './config.ts';
+import { nodeCrypto } from './node-crypto.ts';
 
 export interface LockOptions {
   /** How long to wait while one other live process keeps the lock. */
@@ -87,7 +87,7 @@ export async function updateLocalConfig(
     async () => {
       const next = change(await readLocalConfigEntries(path));
       await writeLocalConfig(path, next);
-      return parseLocalConfig(next, path);
+      return await parseLocalConfig(next, path);
     },
     options,
   );
@@ -96,7 +96,7 @@ export async function updateLocalConfig(
 async function acquire(lockPath: string, options: LockOptions): Promise<() => Promise<void>> {
   const now = options.now ?? Date.now;
   const waitMs = options.waitMs ?? LOCK_WAIT_MS;
-  const token = randomBytes(8).toString('hex');
+  const token = nodeCrypto().randomBytes(8).toString('hex');
   const text = `${JSON.stringify({ pid: process.pid, host: hostname(), since: new Date(now()).toISOString(), token })}\n`;
   const maxWaitMs = options.maxWaitMs ?? LOCK_MAX_WAIT_MS;
   const started = now();

@@ -1,10 +1,9 @@
 // The agent's JSON files (localconfig.json, agentconfig.json, cloudconfig.json): read with one error
 // for every way a file can be wrong (CONFIG_UNREADABLE, naming the file), written atomically.
 import { readFile } from 'node:fs/promises';
-import type { TSchema, Static } from 'typebox';
-import { Value } from 'typebox/value';
 import { writeFileAtomic } from './atomic-file.ts';
 import { AgentError } from './errors.ts';
+import { schemaProblem, type SchemaName, type SchemaType } from './schema-check.ts';
 
 /** The parsed file, or undefined when it does not exist. */
 export async function readJsonFile(path: string): Promise<unknown> {
@@ -25,16 +24,16 @@ export async function readJsonFile(path: string): Promise<unknown> {
 }
 
 /** The file checked against `schema` (its first problem named), or undefined when it does not exist. */
-export async function readSchemaFile<S extends TSchema>(
+export async function readSchemaFile<N extends SchemaName>(
   path: string,
-  schema: S,
-): Promise<Static<S> | undefined> {
+  schema: N,
+): Promise<SchemaType<N> | undefined> {
   const raw = await readJsonFile(path);
   if (raw === undefined) return undefined;
-  const problem = Value.Errors(schema, raw)[0];
+  const problem = await schemaProblem(schema, raw);
   if (problem)
     throw new AgentError('CONFIG_UNREADABLE', `${path}: ${problem.instancePath || '/'} ${problem.message}`);
-  return raw as Static<S>;
+  return raw as SchemaType<N>;
 }
 
 /** Pretty-printed, atomically (a reader sees the old file or the new one). */

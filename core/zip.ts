@@ -1,12 +1,10 @@
 // A small ZIP writer (PKWARE APPNOTE 6.3.10, sections 4.3.7, 4.3.12 and 4.3.16): deflate or store,
 // UTF-8 names, no ZIP64 (a bundle of logs stays far below 4 GiB and 65,535 entries; past that it
 // refuses). Entries are written as they are added, to a temporary file that close() renames into
-// place, so a reader never sees half a bundle. node:zlib gives deflateRaw and crc32 (Node >= 20.15).
+// place, so a reader never sees half a bundle. node:zlib gives deflateRaw and crc32 (Node >= 20.15);
+// it is imported when an archive is started, with node:util, so that the daemons, which import core
+// too, load neither (core/node-crypto.ts says what node:util costs).
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
-import { promisify } from 'node:util';
-import { crc32, deflateRaw } from 'node:zlib';
-
-const deflate = promisify(deflateRaw);
 
 const LOCAL_HEADER = 0x04034b50;
 const CENTRAL_HEADER = 0x02014b50;
@@ -102,6 +100,11 @@ function endOfCentralDirectory(entries: number, size: number, offset: number): B
 
 /** Starts an archive at `path` (written as `<path>.partial` until close). */
 export async function createZipFile(path: string, mode = 0o600): Promise<ZipFile> {
+  const [{ crc32, deflateRaw }, { promisify }] = await Promise.all([
+    import('node:zlib'),
+    import('node:util'),
+  ]);
+  const deflate = promisify(deflateRaw);
   const partial = `${path}.partial`;
   const fh: FileHandle = await open(partial, 'w', mode);
   const written: Written[] = [];

@@ -3,7 +3,7 @@
 // and certificate, so a new tunnel resumes (RFC 8446 section 2.2) instead of a full handshake.
 // Keyed by certificate too: a resumed session carries the client certificate of the handshake that
 // made it, so a renewed certificate, or the first one after connect, must not resume an old session.
-import { createHash } from 'node:crypto';
+import { createHash } from '../core/index.ts';
 import type tls from 'node:tls';
 
 /** node:tls on first use: loading it costs the Arc Proxy ~3 MiB, and most machines use no gateway. */

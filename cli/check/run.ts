@@ -3,7 +3,6 @@
 // profile, HTTPS_PROXY), then the checks over the whole run. `azcmagent check` and connect's
 // pre-check both call it.
 import { readFile } from 'node:fs/promises';
-import { lookup as dnsLookup } from 'node:dns/promises';
 import { certStore } from '../../certs/index.ts';
 import {
   createLogger,
@@ -169,7 +168,8 @@ function checkEnv(opts: NetworkCheckOptions, policy: RoutePolicy, inputs: Inputs
     plsCheck: opts.plsCheck === true,
     arcProxyUrl: opts.arcProxyUrl,
     timeouts,
-    lookup: opts.lookup ?? ((host) => dnsLookup(host, { all: true })),
+    // node:dns/promises on the first lookup, not at load: every azcmagent process holds this module.
+    lookup: opts.lookup ?? (async (host) => (await import('node:dns/promises')).lookup(host, { all: true })),
     now: opts.now ?? Date.now,
   };
 }

@@ -12,9 +12,8 @@
 //     | GET ...token, Authorization: Basic <secret>                             |
 //     |-------------------------------->| redeem: constant-time compare, forget, retire the file
 //     |<-- 200 token                    |                                      |
-import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { resolve } from 'node:path';
-import { AgentError, type Logger } from '../../core/index.ts';
+import { AgentError, nodeCrypto, type Logger } from '../../core/index.ts';
 import { createKeyFiles, type KeyFile } from './key-files.ts';
 import { removeStaleKeyFiles } from './tokens-dir.ts';
 
@@ -29,7 +28,7 @@ const presented = Buffer.alloc(SECRET_CHARS);
 const randomPool = { buffer: Buffer.alloc(0), used: 0 };
 function newSecret(): Buffer {
   if (randomPool.used + SECRET_BYTES > randomPool.buffer.length) {
-    randomPool.buffer = randomBytes(4096);
+    randomPool.buffer = nodeCrypto().randomBytes(4096);
     randomPool.used = 0;
   }
   const bytes = randomPool.buffer.subarray(randomPool.used, (randomPool.used += SECRET_BYTES));
@@ -144,7 +143,7 @@ export function createChallengeStore(opts: ChallengeStoreOptions): ChallengeStor
       // Every secret is SECRET_CHARS long: the presented one goes into a buffer kept for that.
       if (secret.length !== SECRET_CHARS) return false;
       presented.write(secret, 0, 'latin1');
-      const match = timingSafeEqual(entry.secret, presented);
+      const match = nodeCrypto().timingSafeEqual(entry.secret, presented);
       presented.fill(0);
       if (!match) return false;
       entries.delete(key);

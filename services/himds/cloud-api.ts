@@ -2,11 +2,10 @@
 // the Entra token endpoint, ARM for the machine resource, and the identity service (register,
 // heartbeat, renew, tokens; mutual TLS with the machine certificate). Protocol: cloud/README.md.
 import type { Dispatcher } from 'undici';
-import { Value } from 'typebox/value';
 import {
   AgentError,
   loadUndici,
-  CloudConfigSchema,
+  schemaProblem,
   type CloudConfig,
   type CloudProfile,
   type ErrorCode,
@@ -353,7 +352,7 @@ export async function fetchCloudConfig(o: CallOptions): Promise<CloudConfig> {
   );
   if (a.status === 401) throw new AgentError('IDENTITY_EXPIRED', errorText(a));
   if (a.status !== 200) throw new AgentError('CLOUD_REQUEST_FAILED', `cloudconfig: ${errorText(a)}`);
-  const problem = Value.Errors(CloudConfigSchema, a.body)[0];
+  const problem = await schemaProblem('CloudConfigSchema', a.body);
   if (problem)
     throw new AgentError(
       'CLOUD_REQUEST_FAILED',

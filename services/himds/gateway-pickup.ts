@@ -2,8 +2,7 @@
 // answer's `gateway` against cloudconfig.json (write or keep, and the log line), and what to do when
 // the gateway itself refuses this machine. The Arc Proxy watches cloudconfig.json, so writing it is
 // how an association made or removed through ARM takes effect (as agents >= 1.51 do; reference 6.2).
-import { Value } from 'typebox/value';
-import { GatewayConfigSchema, type CloudConfig, type GatewayConfig } from '../../core/index.ts';
+import { fitsSchema, type CloudConfig, type GatewayConfig } from '../../core/index.ts';
 
 export type CloudConfigChange =
   | { write: false; /** Why the cloud's answer was not used, for a warning. */ problem?: string }
@@ -40,7 +39,7 @@ export function decideGatewayPickup(
   now: Date,
 ): CloudConfigChange {
   if (answer === undefined) return KEEP;
-  if (answer !== null && !Value.Check(GatewayConfigSchema, answer))
+  if (answer !== null && !fitsSchema('GatewayConfigSchema', answer))
     return {
       write: false,
       problem: 'the heartbeat answer names a gateway without id, https url and endpoints',

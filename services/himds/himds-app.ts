@@ -10,12 +10,18 @@ import { checkRequestHeaders } from './request-headers.ts';
 import { basicCredentials, createChallengeStore, realmHeader } from './challenge.ts';
 import { errorBody, himdsError } from './error-body.ts';
 import { identityNotFound, matchSelector, selectorOf, type KnownIdentity } from './identity-selector.ts';
-import { ComputeSchema, InstanceSchema } from './instance-metadata.ts';
 import { createInstanceSource } from './instance-source.ts';
 import { createStateReader, requireConnected } from './machine-state.ts';
 import type { MachineMetadata } from './metadata.ts';
 import { createJsonMemo, JSON_TYPE } from './json-memo.ts';
-import { errorResponses, MetadataQuery, TokenAnswer, TokenQuery } from './schemas.ts';
+import {
+  ComputeSchema,
+  errorResponses,
+  InstanceSchema,
+  MetadataQuery,
+  TokenAnswer,
+  TokenQuery,
+} from './schemas.ts';
 import { tokenAnswer } from './token-answer.ts';
 import { createTokenCache } from './token-cache.ts';
 import { cloudTokenSource, type TokenSource, type UpstreamToken } from './token-source.ts';

@@ -1,47 +1,12 @@
 // The instance metadata document of GET /metadata/instance[/compute]: the subset of Azure IMDS that
 // HIMDS has (../shared/reference/himds-identity.md section 2), filled from agentconfig.json and
 // what the agent reads from the OS. Fields IMDS has but an Arc machine has not are empty strings,
-// as on the real agent, so that scripts written for IMDS find every key.
-import { Type, type Static } from 'typebox';
+// as on the real agent, so that scripts written for IMDS find every key. Its JSON Schema is in
+// schemas.ts with HIMDS's other wire shapes, so that the commands that build it load no typebox.
+import type { Static } from 'typebox';
 import type { AgentState } from '../../core/index.ts';
 import type { MachineMetadata } from './metadata.ts';
-
-const S = Type.String();
-
-export const ComputeSchema = Type.Object({
-  azEnvironment: S,
-  customData: S,
-  isHostCompatibilityLayerVm: S,
-  location: S,
-  name: S,
-  offer: S,
-  osType: S,
-  placementGroupId: S,
-  plan: Type.Object({ name: S, product: S, publisher: S }),
-  platformFaultDomain: S,
-  platformUpdateDomain: S,
-  provider: S,
-  publicKeys: Type.Array(Type.Object({ keyData: S, path: S })),
-  publisher: S,
-  resourceGroupName: S,
-  resourceId: S,
-  securityProfile: Type.Object({ secureBootEnabled: S, virtualTpmEnabled: S }),
-  sku: S,
-  storageProfile: Type.Object({}),
-  subscriptionId: S,
-  tags: S,
-  tagsList: Type.Array(Type.Object({ name: S, value: S })),
-  version: S,
-  vmId: S,
-  vmScaleSetName: S,
-  vmSize: S,
-  zone: S,
-});
-
-export const InstanceSchema = Type.Object({
-  compute: ComputeSchema,
-  network: Type.Object({}),
-});
+import type { ComputeSchema, InstanceSchema } from './schemas.ts';
 
 export type Compute = Static<typeof ComputeSchema>;
 export type Instance = Static<typeof InstanceSchema>;

@@ -18,10 +18,9 @@
 // stays within the limit on open challenges (challenge.ts). The calls on the request path are synchronous on purpose: one syscall on a 64-byte
 // file costs less than a round trip through libuv's thread pool, and a challenge's file is
 // complete in the same step of the event loop that registers its secret.
-import { randomUUID } from 'node:crypto';
 import { closeSync, fchmodSync, fchownSync, fstatSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { unlink as unlinkLater } from 'node:fs/promises';
-import type { Logger } from '../../core/index.ts';
+import { nodeCrypto, type Logger } from '../../core/index.ts';
 import { KEY_FILE_MODE, prepareTokensDir } from './tokens-dir.ts';
 
 /** Idle spares being removed at once, in the thread pool. */
@@ -121,7 +120,7 @@ export function createKeyFiles(opts: {
 
   const create = (secret: Buffer): KeyFile => {
     // The folder is absolute and normalized (challenge.ts): a concatenation, not path.join.
-    const path = `${dir}/${randomUUID()}.key`;
+    const path = `${dir}/${nodeCrypto().randomUUID()}.key`;
     // 'wx': never follow or reuse something already at that name.
     const fd = openSync(path, 'wx', KEY_FILE_MODE);
     try {

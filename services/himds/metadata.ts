@@ -3,8 +3,7 @@
 // Each fact is read from the OS as it is; a fact that cannot be read is reported as absent, not guessed.
 import { readFile, access } from 'node:fs/promises';
 import os from 'node:os';
-import { lookup, lookupService } from 'node:dns/promises';
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from '../../core/index.ts';
 
 export interface MachineMetadata {
   osName: string;
@@ -49,6 +48,7 @@ export function parseOsRelease(text: string): { name: string | undefined; versio
 /** The FQDN as the resolver knows it (getaddrinfo, then getnameinfo), like `hostname -f`; bounded to 1 s. */
 async function fullyQualified(hostname: string): Promise<string> {
   const resolveName = async () => {
+    const { lookup, lookupService } = await import('node:dns/promises');
     const { address } = await lookup(hostname);
     const { hostname: name } = await lookupService(address, 0);
     return name.includes('.') ? name : hostname;
@@ -95,5 +95,5 @@ export async function collectMetadata(): Promise<MachineMetadata> {
  */
 export async function instanceFingerprint(): Promise<string> {
   const machineId = (await readText('/etc/machine-id')) ?? (await readText('/var/lib/dbus/machine-id')) ?? '';
-  return createHash('sha256').update(`${machineId}\n${os.hostname()}`).digest('hex');
+  return nodeCrypto().createHash('sha256').update(`${machineId}\n${os.hostname()}`).digest('hex');
 }

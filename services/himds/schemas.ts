@@ -42,3 +42,42 @@ export const ErrorAnswer = Type.Object({
 });
 
 export const errorResponses = { '4xx': ErrorAnswer, '5xx': ErrorAnswer };
+
+// The instance metadata document (instance-metadata.ts builds it).
+
+const S = Type.String();
+
+export const ComputeSchema = Type.Object({
+  azEnvironment: S,
+  customData: S,
+  isHostCompatibilityLayerVm: S,
+  location: S,
+  name: S,
+  offer: S,
+  osType: S,
+  placementGroupId: S,
+  plan: Type.Object({ name: S, product: S, publisher: S }),
+  platformFaultDomain: S,
+  platformUpdateDomain: S,
+  provider: S,
+  publicKeys: Type.Array(Type.Object({ keyData: S, path: S })),
+  publisher: S,
+  resourceGroupName: S,
+  resourceId: S,
+  securityProfile: Type.Object({ secureBootEnabled: S, virtualTpmEnabled: S }),
+  sku: S,
+  storageProfile: Type.Object({}),
+  subscriptionId: S,
+  tags: S,
+  tagsList: Type.Array(Type.Object({ name: S, value: S })),
+  version: S,
+  vmId: S,
+  vmScaleSetName: S,
+  vmSize: S,
+  zone: S,
+});
+
+export const InstanceSchema = Type.Object({
+  compute: ComputeSchema,
+  network: Type.Object({}),
+});
