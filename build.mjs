@@ -13,11 +13,16 @@ const banner = { js: ['#!/usr/bin/env node', ...requireBanner].join('\n') };
 
 // azcmagent starts node with a young generation of 2 MiB semi-spaces, not up to 16: the services
 // allocate short-lived objects per request, and V8 keeps a grown young generation for good, which
-// left the Arc Proxy at ~100 MiB after load instead of ~70. A flag only works at launch, so the
-// first two lines are both sh and JavaScript: sh runs `:` then execs node with the flag on this
-// file; node skips the #! line and sees a string and a comment. `node dist/azcmagent.js` works too.
+// left the Arc Proxy at ~100 MiB after load instead of ~70; and with gc() exposed, which the Arc
+// Proxy calls once traffic is over (proxy/service.ts). A flag only works at launch, so the first two
+// lines are both sh and JavaScript: sh runs `:` then execs node with the flags on this file; node
+// skips the #! line and sees a string and a comment. `node dist/azcmagent.js` works too.
 const agentBanner = {
-  js: ['#!/bin/sh', '":" //# ; exec node --max-semi-space-size=2 "$0" "$@"', ...requireBanner].join('\n'),
+  js: [
+    '#!/bin/sh',
+    '":" //# ; exec node --max-semi-space-size=2 --expose-gc "$0" "$@"',
+    ...requireBanner,
+  ].join('\n'),
 };
 
 const common = {

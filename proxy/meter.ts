@@ -184,6 +184,11 @@ export class Meter {
   }
 
   /** Writes the totals if anything changed since the last save. */
+  /** True when something was counted since the last save. */
+  get changed(): boolean {
+    return this.dirty;
+  }
+
   async save(path: string): Promise<void> {
     if (!this.dirty) return;
     this.dirty = false;
