@@ -3,9 +3,16 @@
 // printed for whoever registers the machine. An existing key is kept unless --force: its public
 // half may already be registered, and replacing it silently would break that onboarding.
 import type { Command } from 'commander';
-import { chmod, link, lstat, mkdir, open, rename, rm } from 'node:fs/promises';
+import { chmod, lstat, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AgentError, nodeCrypto, openCommandLog, resolveHome, type HomeLayout } from '../core/index.ts';
+import {
+  AgentError,
+  nodeCrypto,
+  openCommandLog,
+  resolveHome,
+  writeFileAtomic,
+  type HomeLayout,
+} from '../core/index.ts';
 import { fail, printJson, type GlobalOptions } from './output.ts';
 
 interface GenkeyOptions extends GlobalOptions {
@@ -18,27 +25,13 @@ export const onboardingKeyFile = (home: HomeLayout): string => join(home.certs, 
 const writeFailed = (err: unknown) =>
   new AgentError('KEY_WRITE_FAILED', (err as Error).message, { cause: err });
 
-/**
- * Puts `pem` at `file` with mode 0600, all or nothing: a temporary file is written and synced, then
- * linked into place (which fails if a key appeared meanwhile) or, with `replace`, renamed over it.
- */
+/** Puts `pem` at `file` with mode 0600, all or nothing; without `replace`, never over a key that appeared meanwhile. */
 async function placeKey(file: string, pem: string, replace: boolean): Promise<void> {
-  const tmp = `${file}.${process.pid}.${nodeCrypto().randomBytes(4).toString('hex')}.tmp`;
   try {
-    const fh = await open(tmp, 'wx', 0o600);
-    try {
-      await fh.writeFile(pem);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    if (replace) await rename(tmp, file);
-    else await link(tmp, file);
+    await writeFileAtomic(file, pem, 0o600, { replace });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new AgentError('KEY_EXISTS', file);
     throw writeFailed(err);
-  } finally {
-    await rm(tmp, { force: true });
   }
 }
 

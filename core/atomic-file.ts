@@ -1,6 +1,6 @@
-// Crash-safe file writes: a temporary file beside the target, fsync, rename, fsync of the folder.
-// A reader sees the old content or the new, never half of either.
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+// Crash-safe file writes: a temporary file beside the target, fsync, rename (or link, to never
+// replace one), fsync of the folder. A reader sees the old content or the new, never half of either.
+import { link, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 let made = 0;
@@ -27,7 +27,16 @@ async function createTemp(path: string, mode: number): Promise<{ tmp: string; fh
   }
 }
 
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+/**
+ * Puts `data` at `path` with `mode`, all or nothing. With `replace: false` an existing file is kept
+ * and the write fails with EEXIST, also when one appeared while the data was being written.
+ */
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  mode = 0o644,
+  { replace = true }: { replace?: boolean } = {},
+): Promise<void> {
   const dir = dirname(path);
   const { tmp, fh } = await createTemp(path, mode);
   try {
@@ -40,11 +49,13 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   }
   await fh.close();
   try {
-    await rename(tmp, path);
+    if (replace) await rename(tmp, path);
+    else await link(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;
   }
+  if (!replace) await rm(tmp, { force: true });
   const dh = await open(dir, 'r');
   try {
     await dh.sync();
