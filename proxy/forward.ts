@@ -1,34 +1,56 @@
 // Absolute-form HTTP forwarding (RFC 9112 section 3.2.2): `GET http://host/path` from the client goes
 // to the destination (or to the enterprise proxy, still in absolute form, or in origin form through a
 // tunnel of the Arc gateway to the destination) over pooled keep-alive connections. Hop-by-hop
-// headers are dropped both ways (RFC 9110 section 7.6.1), Via is added. node:http takes requests in;
-// undici's pools take them on (createForwardPools), at half the cost per request of node:http's client.
-import type { IncomingMessage, ServerResponse, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+// headers are dropped both ways (RFC 9110 section 7.6.1), Via is added. Heads are read by http1.ts;
+// bodies pass through as they are framed (a length, or chunked: the framing is kept, and only
+// followed to find the end and count the payload), so a request costs two reads and two writes.
+//
+//   client --GET http://d/p--> Arc Proxy --GET /p------------------> destination
+//                                        --GET http://d/p---------> enterprise proxy
+//                                        ==gateway tunnel== GET /p --> destination
 import type { Socket } from 'node:net';
-import { Readable } from 'node:stream';
-import type { Agent, Dispatcher } from 'undici';
 import { AgentError, type Logger } from '../core/index.ts';
 import {
-  type Gateway,
   dialError,
   gatewayAuthority,
   openProxyConnection,
   upstreamProxyError,
 } from '../gateway-client/index.ts';
+import type { BodySink, ClientRequest } from './client-connection.ts';
 import { clientIdOf } from './client-id.ts';
+import type { Deadlines, Timed } from './deadlines.ts';
 import { type DialOptions, dial } from './dial.ts';
+import { ChunkedBody, ChunkedError, type Framing, parseResponseHead, responseFraming } from './http1.ts';
 import { type MeterRoute, publishRefusal, publishTraffic } from './meter.ts';
-import { replyOnResponse } from './reply.ts';
-import { type Route, type RoutePolicy, type UpstreamProxy, decideRoute } from './route.ts';
+import { type Decision, type Route, type UpstreamProxy, type RoutePolicy, decideRoute } from './route.ts';
 import { type Target, formatTarget, parseAuthority } from './target.ts';
+import type { Exchange as PooledExchange, Upstream, UpstreamPool } from './upstream-pool.ts';
 
 export interface ForwardDeps {
   policy: () => RoutePolicy;
-  pools: ForwardPools;
+  pool: UpstreamPool;
+  dialOptions: DialOptions;
+  deadlines: Deadlines;
+  /** How long to wait for an answer, and then between two pieces of its body. */
+  responseTimeoutMs: number;
+  /** The largest answer head taken from a destination. */
+  maxHeaderBytes: number;
   log: Logger;
 }
 
-const HOP_BY_HOP = new Set([
+const REQUEST_HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'upgrade',
+  'host',
+  // Not hop-by-hop, but answered here already: the client got `100 Continue` from us.
+  'expect',
+]);
+const RESPONSE_HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',
@@ -36,76 +58,28 @@ const HOP_BY_HOP = new Set([
   'proxy-authorization',
   'te',
   'trailer',
-  'transfer-encoding',
   'upgrade',
-  'host',
-  // Not hop-by-hop, but answered here already: node:http sends `100 Continue` to the client itself.
-  'expect',
 ]);
+/** Never dropped for being named in Connection: the body is framed by them. */
+const FRAMING_HEADERS = new Set(['content-length', 'transfer-encoding']);
 const VIA = '1.1 arcproxy';
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+const ABSOLUTE_URL = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)([^#]*)/;
 
-/** Request headers for the next hop: raw order and case kept, hop-by-hop and Connection-named ones dropped. */
-function requestHeaders(req: IncomingMessage, host: string): string[] {
-  const named = connectionTokens(req.headers.connection);
-  const out: string[] = [];
-  const raw = req.rawHeaders;
-  let via: string | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || named?.has(lower)) continue;
-    if (lower === 'via') {
-      via = via ? `${via}, ${raw[i + 1]}` : raw[i + 1];
-      continue;
-    }
-    out.push(name, raw[i + 1]!);
-  }
-  out.push('host', host, 'via', via ? `${via}, ${VIA}` : VIA);
-  return out;
-}
-
-function responseHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
-  const named = connectionTokens(headers.connection);
-  const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || (HOP_BY_HOP.has(name) && name !== 'host') || named?.has(name)) continue;
-    out[name] = value;
-  }
-  out['via'] = headers.via ? `${String(headers.via)}, ${VIA}` : VIA;
-  return out;
-}
-
-function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
-  if (!value) return undefined;
-  return new Set(
-    String(value)
-      .toLowerCase()
-      .split(',')
-      .map((t) => t.trim()),
-  );
-}
-
-export function handleForward(req: IncomingMessage, res: ServerResponse, deps: ForwardDeps): void {
-  const client = clientIdOf(req.headers['proxy-authorization']);
-  let url: URL | undefined;
-  try {
-    url = new URL(req.url ?? '');
-  } catch {
-    // handled below
-  }
-  const target = url?.protocol === 'http:' ? parseAuthority(url.host, 80) : undefined;
-  if (!url || !target) {
-    const why = url
-      ? `only http:// is forwarded; use CONNECT for ${url.protocol}// destinations`
-      : 'not an absolute-form URL';
-    refuse(req, res, deps.log, new AgentError('ARCPROXY_BAD_REQUEST', why), client, '-', 'none', false);
+export function forward(req: ClientRequest, deps: ForwardDeps): void {
+  const { head } = req;
+  const request = requestHeaders(head.headers);
+  const client = clientIdOf(request.proxyAuthorization);
+  const url = parseAbsoluteUrl(head.target);
+  if (typeof url === 'string') {
+    refuse(req, deps.log, new AgentError('ARCPROXY_BAD_REQUEST', url), client, '-', 'none', false);
     return;
   }
-  const destination = formatTarget(target);
-  const decision = decideRoute(target, client, deps.policy());
+  const destination = formatTarget(url.target);
+  const decision = decideRoute(url.target, client, deps.policy());
   if (decision.kind === 'deny') {
     const err = new AgentError('ARCPROXY_DENIED', decision.reason, { action: decision.allowCommand });
-    refuse(req, res, deps.log, err, client, destination, 'deny', false);
+    refuse(req, deps.log, err, client, destination, 'deny', false);
     return;
   }
   if (decision.wouldDeny) {
@@ -114,121 +88,67 @@ export function handleForward(req: IncomingMessage, res: ServerResponse, deps: F
       'would deny: destination is not in the endpoint allow-list',
     );
   }
-  const route: MeterRoute = decision.kind;
   const proxy = decision.kind === 'upstream' ? decision.proxy : undefined;
-  let sent = 0;
-  let received = 0;
-  let finished = false;
-  const done = (err?: AgentError) => {
-    if (finished) return;
-    finished = true;
-    if (err) deps.log.warn({ client, destination, route, code: err.code }, err.message);
-    publishTraffic({
-      client,
-      destination,
-      route,
-      kind: 'request',
-      sent,
-      received,
-      denied: false,
-      wouldDeny: decision.wouldDeny,
-      code: err?.code,
-    });
-  };
-  const hasBody =
-    req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
-  const method = req.method ?? 'GET';
-  const request: UpstreamRequest = {
-    target,
-    path: `${url.pathname}${url.search}`,
-    absolute: url.href,
-    method,
-    headers: requestHeaders(req, url.host),
-    // Counted as it goes: a listener of our own beside undici's would lose chunks before it reads.
-    body: hasBody
-      ? Readable.from(
-          counted(req, (n) => (sent += n)),
-          { objectMode: false },
-        )
-      : null,
-  };
-  // A pooled connection the destination closed as we reused it fails before any answer: a request
-  // that is safe to repeat (RFC 9110 section 9.2.2) and has no body is sent once more.
-  let retries = hasBody || !IDEMPOTENT.has(method) ? 0 : 1;
-  let controller: Dispatcher.DispatchController | undefined;
-  let answered = false;
-  const fail = (err: AgentError) => {
-    controller?.abort(err);
-    done(err);
-    if (res.headersSent) res.destroy();
-    else replyOnResponse(res, err);
-  };
-  const handler: Dispatcher.DispatchHandler = {
-    onRequestStart(c) {
-      controller = c;
-      if (res.destroyed) c.abort(new Error('the client went away'));
-    },
-    onResponseStart(_c, status, headers, statusMessage) {
-      if (finished || status < 200) return;
-      if (status === 407 && proxy) {
-        fail(
-          new AgentError('ARCPROXY_UPSTREAM_PROXY_AUTH', `${proxy.display} answered 407 for ${destination}`),
-        );
-        return;
-      }
-      answered = true;
-      res.writeHead(status, statusMessage, responseHeaders(headers));
-    },
-    onResponseData(c, chunk) {
-      if (finished) return;
-      received += chunk.length;
-      if (!res.write(chunk)) c.pause();
-    },
-    onResponseEnd() {
-      if (finished) return;
-      res.end();
-      done();
-    },
-    onResponseError(_c, err: NodeJS.ErrnoException) {
-      if (finished) return;
-      if (!answered && retries > 0 && (err.code === 'UND_ERR_SOCKET' || err.code === 'ECONNRESET')) {
-        retries--;
-        deps.pools.dispatch(decision, request, handler);
-        return;
-      }
-      // Failures of the hops themselves (the gateway, an enterprise proxy) carry their code already.
-      // Before the enterprise proxy answers, a failure is the enterprise proxy's (refused, TLS, ...).
-      fail(
-        err instanceof AgentError
-          ? err
-          : proxy && !answered
-            ? upstreamProxyError(err, proxy)
-            : dialError(err, destination),
-      );
-    },
-  };
-  res.on('drain', () => controller?.resume());
-  res.once('close', () => {
-    if (!res.writableFinished && !finished) {
-      controller?.abort(new Error('the client went away'));
-      done();
-    }
-  });
-  deps.pools.dispatch(decision, request, handler);
+  const requestTarget = proxy ? `http://${url.host}${url.path}` : url.path;
+  const auth = proxy?.authorization ? `proxy-authorization: ${proxy.authorization}\r\n` : '';
+  const text = `${head.method} ${requestTarget} HTTP/1.1\r\n${request.lines}host: ${url.host}\r\n${auth}\r\n`;
+  new ForwardExchange(req, deps, decision, client, destination, url.target, text).start();
 }
 
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+/** An absolute-form URL as the target, its Host header and its origin-form path; or why it is refused. */
+function parseAbsoluteUrl(text: string): { target: Target; host: string; path: string } | string {
+  const m = ABSOLUTE_URL.exec(text);
+  if (!m) return 'not an absolute-form URL';
+  const scheme = m[1]!.toLowerCase();
+  if (scheme !== 'http') return `only http:// is forwarded; use CONNECT for ${scheme}:// destinations`;
+  const target = m[2]!.includes('@') ? undefined : parseAuthority(m[2]!, 80);
+  if (!target) return 'not an absolute-form URL';
+  const name = target.host.includes(':') ? `[${target.host}]` : target.host;
+  const path = m[3] || '/';
+  return {
+    target,
+    host: target.port === 80 ? name : `${name}:${target.port}`,
+    path: path.startsWith('/') ? path : `/${path}`,
+  };
+}
 
-async function* counted(body: IncomingMessage, add: (bytes: number) => void): AsyncGenerator<Buffer> {
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    add(chunk.length);
-    yield chunk;
+/** Request header lines for the next hop (raw order and case kept, hop-by-hop and Connection-named ones dropped, Via added), and Proxy-Authorization. */
+function requestHeaders(headers: string[]): { lines: string; proxyAuthorization: string | undefined } {
+  const lower: string[] = [];
+  let connection: string | undefined;
+  let proxyAuthorization: string | undefined;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!.toLowerCase();
+    lower.push(name);
+    if (name === 'connection') connection = connection ? `${connection},${headers[i + 1]!}` : headers[i + 1]!;
+    else if (name === 'proxy-authorization') proxyAuthorization ??= headers[i + 1]!;
   }
+  const named = connection === undefined ? undefined : connectionTokens(connection);
+  let lines = '';
+  let via: string | undefined;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = lower[i >> 1]!;
+    if (REQUEST_HOP_BY_HOP.has(name) || (named?.has(name) && !FRAMING_HEADERS.has(name))) continue;
+    if (name === 'via') {
+      via = via ? `${via}, ${headers[i + 1]!}` : headers[i + 1]!;
+      continue;
+    }
+    lines += `${headers[i]!}: ${headers[i + 1]!}\r\n`;
+  }
+  return { lines: `${lines}via: ${via ? `${via}, ${VIA}` : VIA}\r\n`, proxyAuthorization };
+}
+
+function connectionTokens(value: string): Set<string> {
+  return new Set(
+    value
+      .toLowerCase()
+      .split(',')
+      .map((t) => t.trim()),
+  );
 }
 
 function refuse(
-  req: IncomingMessage,
-  res: ServerResponse,
+  req: ClientRequest,
   log: Logger,
   err: AgentError,
   client: string,
@@ -238,168 +158,377 @@ function refuse(
 ): void {
   log.warn({ client, destination, route, code: err.code }, err.message);
   publishRefusal(err.code, { client, destination, route, wouldDeny });
-  req.resume();
-  replyOnResponse(res, err);
+  req.abort(err);
 }
 
-/** A forwarded request as it goes to the next hop. */
-export interface UpstreamRequest {
-  target: Target;
-  /** Origin form (`/path?query`), for the destination itself and for a tunnel through the gateway. */
-  path: string;
-  /** Absolute form, for an enterprise proxy. */
-  absolute: string;
-  method: string;
-  /** Flat name, value list, hop-by-hop headers already dropped. */
-  headers: string[];
-  body: Readable | null;
-}
+/** One request and its answer, on one pooled connection (or two: a stale one is retried once). */
+class ForwardExchange implements PooledExchange, Timed, BodySink {
+  deadline = 0;
+  private upstream: Upstream | undefined;
+  /** Bytes of the answer head so far. */
+  private answerHead: Buffer | undefined;
+  private framing: Framing | undefined;
+  private bodyLeft = 0;
+  private chunked: ChunkedBody | undefined;
+  /** Whether the client gets the answer's payload without its chunk framing (an HTTP/1.0 client). */
+  private dechunk = false;
+  private answered = false;
+  private keepClient = false;
+  private keepUpstream = true;
+  private requestDone: boolean;
+  private finished = false;
+  private retries: number;
+  private sent = 0;
+  private received = 0;
+  private readonly route: MeterRoute;
+  private readonly proxy: UpstreamProxy | undefined;
+  private readonly key: string;
 
-export interface PoolOptions {
-  /** How long a pooled connection may sit idle before it is closed (under the usual 5 s of origins). */
-  idleMs: number;
-  /** How long to wait for an answer, and then between two pieces of its body. */
-  responseTimeoutMs: number;
-  /** How connections to destinations and tunnels through the Arc gateway are opened (as for CONNECT). */
-  dialOptions: DialOptions;
-}
-
-export interface ForwardPools {
-  /** Sends the request on the route's keep-alive pool; the handler sees the answer or the failure. */
-  dispatch(route: Route, request: UpstreamRequest, handler: Dispatcher.DispatchHandler): void;
-  /** Retires pools for enterprise proxies and gateways that the policy no longer uses. */
-  retain(policy: RoutePolicy): void;
-  close(): void;
-}
-
-type AgentClass = typeof Agent;
-/** How undici's pools open a connection (a function given as its `connect` option). */
-type Connector = (
-  o: { hostname: string; port: string },
-  callback: (...result: [null, Socket] | [Error, null]) => void,
-) => void;
-
-/** undici's callback form of a function that opens the connection. */
-const connector =
-  (open: (o: { hostname: string; port: string }) => Promise<Socket>): Connector =>
-  (o, callback) => {
-    open(o).then(
-      (socket) => callback(null, socket),
-      (err: Error) => callback(err, null),
-    );
-  };
-
-let agentClass: AgentClass | undefined;
-let loadingAgentClass: Promise<AgentClass> | undefined;
-
-/**
- * undici's connection pools, loaded on the first forwarded request: a proxy that only tunnels never
- * pays for them. Its Agent alone (lib/dispatcher/agent.js), not the package index, which loads
- * fetch, WebSocket and caches too (about 9 MiB more).
- */
-function withAgentClass(use: (agent: AgentClass) => void, failed: (err: Error) => void): void {
-  if (agentClass) {
-    use(agentClass);
-    return;
+  constructor(
+    private readonly req: ClientRequest,
+    private readonly deps: ForwardDeps,
+    private readonly decision: Decision & Route,
+    private readonly client: string,
+    private readonly destination: string,
+    private readonly target: Target,
+    private readonly text: string,
+  ) {
+    this.route = decision.kind;
+    this.proxy = decision.kind === 'upstream' ? decision.proxy : undefined;
+    this.key = poolKey(decision, destination);
+    this.requestDone = req.framing.kind === 'none';
+    // A pooled connection the destination closed as we reused it fails before any answer: a request
+    // that is safe to repeat (RFC 9110 section 9.2.2) and has no body is sent once more.
+    this.retries = this.requestDone && IDEMPOTENT.has(req.head.method) ? 1 : 0;
   }
-  loadingAgentClass ??= import('undici/lib/dispatcher/agent.js').then((m) => (agentClass = m.default));
-  loadingAgentClass.then(use, failed);
+
+  start(): void {
+    this.req.onGone = () => this.clientGone();
+    this.acquire(false);
+  }
+
+  private acquire(fresh: boolean): void {
+    this.deps.pool.acquire(
+      this.key,
+      () => this.open(),
+      fresh,
+      (err, upstream) => {
+        if (this.finished) {
+          if (upstream) this.deps.pool.release(upstream);
+          return;
+        }
+        if (err) this.fail(this.asAgentError(err));
+        else this.send(upstream!);
+      },
+    );
+  }
+
+  /** A new connection for the route: as CONNECT tunnels open theirs, or to the enterprise proxy. */
+  private async open(): Promise<Socket> {
+    const { dialOptions } = this.deps;
+    if (this.proxy) {
+      return openProxyConnection(this.proxy, {
+        timeoutMs: dialOptions.connectTimeoutMs,
+        ca: dialOptions.upstreamCa,
+      });
+    }
+    const { socket, head } = await dial(this.decision, this.target, dialOptions);
+    socket.setNoDelay(true);
+    if (head.length) socket.unshift(head);
+    return socket;
+  }
+
+  private send(upstream: Upstream): void {
+    this.upstream = upstream;
+    upstream.exchange = this;
+    this.deadline = Date.now() + this.deps.responseTimeoutMs;
+    this.deps.deadlines.add(this);
+    upstream.socket.write(this.text, 'latin1');
+    if (!this.requestDone) this.req.readBody(this);
+  }
+
+  // The request body, from the client connection.
+  data(chunk: Buffer, payload: number): boolean {
+    if (this.finished) return true;
+    this.sent += payload;
+    const socket = this.upstream!.socket;
+    if (socket.write(chunk)) return true;
+    socket.once('drain', () => this.req.resumeBody());
+    return false;
+  }
+
+  end(): void {
+    this.requestDone = true;
+  }
+
+  // The answer, from the pooled connection.
+  onData(chunk: Buffer): void {
+    if (this.finished) return;
+    this.deadline = Date.now() + this.deps.responseTimeoutMs;
+    if (this.framing) this.body(chunk);
+    else this.readAnswerHead(chunk);
+  }
+
+  private readAnswerHead(chunk: Buffer): void {
+    const buf = this.answerHead ? Buffer.concat([this.answerHead, chunk]) : chunk;
+    const parsed = parseResponseHead(buf, this.deps.maxHeaderBytes);
+    if (parsed.kind === 'incomplete') {
+      this.answerHead = buf;
+      return;
+    }
+    this.answerHead = undefined;
+    if (parsed.kind !== 'head') {
+      const why = parsed.kind === 'too-large' ? 'an answer head over the size limit' : parsed.reason;
+      this.fail(new AgentError('ARCPROXY_UPSTREAM_RESET', `${this.destination} sent ${why}`));
+      return;
+    }
+    const { head } = parsed;
+    const rest = buf.subarray(parsed.end);
+    if (head.status < 200) {
+      // Interim answers (100 Continue, 103 Early Hints) are not passed on; 101 is never asked for.
+      if (head.status === 101) {
+        this.fail(new AgentError('ARCPROXY_UPSTREAM_RESET', `${this.destination} switched protocols`));
+      } else if (rest.length > 0) {
+        this.readAnswerHead(rest);
+      }
+      return;
+    }
+    if (head.status === 407 && this.proxy) {
+      this.fail(
+        new AgentError(
+          'ARCPROXY_UPSTREAM_PROXY_AUTH',
+          `${this.proxy.display} answered 407 for ${this.destination}`,
+        ),
+      );
+      return;
+    }
+    const framing = responseFraming(this.req.head.method, head.status, head.headers);
+    if (framing.kind === 'invalid') {
+      this.fail(new AgentError('ARCPROXY_UPSTREAM_RESET', `${this.destination} sent ${framing.reason}`));
+      return;
+    }
+    const client = this.req;
+    // An answer delimited by the close of the connection ends the client's connection too; an
+    // HTTP/1.0 client gets a chunked answer as plain payload, and then the close.
+    this.dechunk = framing.kind === 'chunked' && client.head.minor === 0;
+    this.keepClient = client.keepAlive && framing.kind !== 'close' && !this.dechunk;
+    const answer = answerHeaders(head.headers, framing.kind === 'chunked', this.dechunk);
+    this.keepUpstream = framing.kind !== 'close' && answer.keepAlive && head.minor === 1;
+    const connection = this.keepClient
+      ? client.head.minor === 0
+        ? 'connection: keep-alive\r\n'
+        : ''
+      : 'connection: close\r\n';
+    const text = `HTTP/1.1 ${head.status} ${head.reason}\r\n${answer.lines}${connection}\r\n`;
+    this.answered = true;
+    this.framing = framing;
+    if (framing.kind === 'length') this.bodyLeft = framing.length;
+    else if (framing.kind === 'chunked') this.chunked = new ChunkedBody();
+    const socket = client.socket;
+    if (rest.length === 0 || framing.kind === 'none') {
+      socket.write(text, 'latin1');
+      if (framing.kind === 'none') {
+        if (rest.length > 0) this.keepUpstream = false;
+        this.complete();
+      }
+      return;
+    }
+    socket.cork();
+    socket.write(text, 'latin1');
+    this.body(rest);
+    socket.uncork();
+  }
+
+  private body(chunk: Buffer): void {
+    const framing = this.framing!;
+    if (framing.kind === 'length') {
+      if (chunk.length < this.bodyLeft) {
+        this.bodyLeft -= chunk.length;
+        this.received += chunk.length;
+        this.write(chunk);
+        return;
+      }
+      if (chunk.length > this.bodyLeft) this.keepUpstream = false; // more than it announced
+      this.received += this.bodyLeft;
+      this.write(chunk.length > this.bodyLeft ? chunk.subarray(0, this.bodyLeft) : chunk);
+      this.bodyLeft = 0;
+      this.complete();
+      return;
+    }
+    if (framing.kind === 'close') {
+      this.received += chunk.length;
+      this.write(chunk);
+      return;
+    }
+    const chunked = this.chunked!;
+    let end: number;
+    try {
+      end = chunked.push(chunk, 0, this.dechunk ? (data) => this.write(data) : undefined);
+    } catch (err) {
+      if (!(err instanceof ChunkedError)) throw err;
+      this.fail(new AgentError('ARCPROXY_UPSTREAM_RESET', `${this.destination} sent ${err.message}`));
+      return;
+    }
+    this.received = chunked.payload;
+    if (!this.dechunk) this.write(end < 0 ? chunk : chunk.subarray(0, end));
+    if (end < 0) return;
+    if (end < chunk.length) this.keepUpstream = false;
+    this.complete();
+  }
+
+  private write(chunk: Buffer): void {
+    const client = this.req.socket;
+    if (client.write(chunk) || !this.upstream) return;
+    const upstream = this.upstream.socket;
+    if (upstream.isPaused()) return;
+    upstream.pause();
+    client.once('drain', () => upstream.resume());
+  }
+
+  onClose(err: Error | undefined): void {
+    if (this.finished) return;
+    const upstream = this.upstream!;
+    this.upstream = undefined;
+    if (!this.answered && this.answerHead === undefined && upstream.reused && this.retries > 0) {
+      this.retries--;
+      this.deps.deadlines.delete(this);
+      this.acquire(true);
+      return;
+    }
+    if (this.framing?.kind === 'close' && !err) {
+      this.complete();
+      return;
+    }
+    const why = this.answered
+      ? 'closed the connection in the middle of the answer'
+      : 'closed the connection before answering';
+    this.fail(
+      err ? this.asAgentError(err) : new AgentError('ARCPROXY_UPSTREAM_RESET', `${this.destination} ${why}`),
+    );
+  }
+
+  expire(): void {
+    if (this.finished) return;
+    const what = this.answered ? 'the rest of the answer' : 'an answer';
+    this.fail(
+      new AgentError(
+        'ARCPROXY_UPSTREAM_TIMEOUT',
+        `${this.proxy ? `enterprise proxy ${this.proxy.display}` : this.destination}: no ${what} within ${this.deps.responseTimeoutMs} ms`,
+      ),
+    );
+  }
+
+  /** A socket error as its code: before an answer, through an enterprise proxy, it is the proxy's. */
+  private asAgentError(err: Error): AgentError {
+    if (err instanceof AgentError) return err;
+    return this.proxy && !this.answered
+      ? upstreamProxyError(err, this.proxy)
+      : dialError(err, this.destination);
+  }
+
+  private complete(): void {
+    if (!this.requestDone) {
+      // Answered before the client sent all of its body: that connection cannot be reused.
+      this.keepUpstream = false;
+    }
+    this.finished = true;
+    this.deps.deadlines.delete(this);
+    const upstream = this.upstream;
+    this.upstream = undefined;
+    if (upstream) {
+      if (this.keepUpstream) this.deps.pool.release(upstream);
+      else {
+        upstream.exchange = undefined;
+        upstream.socket.destroy();
+      }
+    }
+    this.publish(undefined);
+    this.req.finish(this.keepClient && this.requestDone);
+  }
+
+  fail(err: AgentError): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.deps.deadlines.delete(this);
+    this.dropUpstream();
+    this.deps.log.warn(
+      { client: this.client, destination: this.destination, route: this.route, code: err.code },
+      err.message,
+    );
+    this.publish(err);
+    this.req.abort(this.answered ? undefined : err);
+  }
+
+  /** The client closed its connection before the answer was complete. */
+  private clientGone(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.deps.deadlines.delete(this);
+    this.dropUpstream();
+    this.publish(undefined);
+  }
+
+  private dropUpstream(): void {
+    const upstream = this.upstream;
+    this.upstream = undefined;
+    if (!upstream) return;
+    upstream.exchange = undefined;
+    upstream.socket.destroy();
+  }
+
+  private publish(err: AgentError | undefined): void {
+    publishTraffic({
+      client: this.client,
+      destination: this.destination,
+      route: this.route,
+      kind: 'request',
+      sent: this.sent,
+      received: this.received,
+      denied: false,
+      wouldDeny: this.decision.wouldDeny,
+      code: err?.code,
+    });
+  }
 }
 
-/**
- * Keep-alive pools (undici: its parser and pools cost half of what node:http's do per request): one
- * for destinations, through dial() as CONNECT tunnels are, one per enterprise proxy (absolute form),
- * one per Arc gateway whose connections are tunnels through it to the destination (origin form).
- */
-export function createForwardPools(opts: PoolOptions): ForwardPools {
-  const { dialOptions } = opts;
-  // As many idle connections kept as may be open: fewer would close and reopen them under load.
-  const poolOptions = {
-    connections: 256,
-    pipelining: 1,
-    keepAliveTimeout: opts.idleMs,
-    keepAliveMaxTimeout: opts.idleMs,
-    headersTimeout: opts.responseTimeoutMs,
-    bodyTimeout: opts.responseTimeoutMs,
-  };
-  // Connections opened by dial(), like CONNECT tunnels: resolve map, timeouts and error codes alike.
-  const dialing = (route: Route) =>
-    connector(async (o) => {
-      const { socket, head } = await dial(
-        route,
-        { host: o.hostname, port: Number(o.port) || 80 },
-        dialOptions,
-      );
-      if (head.length) socket.unshift(head);
-      return socket;
-    });
-  let direct: Agent | undefined;
-  const viaProxy = new Map<string, Agent>();
-  const viaGateway = new Map<string, Agent>();
-  const gatewayKey = (gateway: Gateway, via: UpstreamProxy | undefined) =>
-    `${gatewayAuthority(gateway)} ${via?.url.href ?? ''}`;
-  const agentFor = (Agent: AgentClass, route: Route): Agent => {
-    if (route.kind === 'direct') return (direct ??= new Agent({ ...poolOptions, connect: dialing(route) }));
-    if (route.kind === 'gateway') {
-      const key = gatewayKey(route.gateway, route.via);
-      let agent = viaGateway.get(key);
-      if (!agent) viaGateway.set(key, (agent = new Agent({ ...poolOptions, connect: dialing(route) })));
-      return agent;
+/** Answer header lines for the client: hop-by-hop and Connection-named ones dropped, Via added. */
+function answerHeaders(
+  headers: string[],
+  chunked: boolean,
+  dechunk: boolean,
+): { lines: string; keepAlive: boolean } {
+  let connection: string | undefined;
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i]!.length === 10 && headers[i]!.toLowerCase() === 'connection') {
+      connection = connection ? `${connection},${headers[i + 1]!}` : headers[i + 1]!;
     }
-    const { proxy } = route;
-    let agent = viaProxy.get(proxy.url.href);
-    if (!agent) {
-      const options = { timeoutMs: dialOptions.connectTimeoutMs, ca: dialOptions.upstreamCa };
-      const connect = connector(() => openProxyConnection(proxy, options));
-      viaProxy.set(proxy.url.href, (agent = new Agent({ ...poolOptions, connect })));
+  }
+  const named = connection === undefined ? undefined : connectionTokens(connection);
+  let lines = '';
+  let via: string | undefined;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!.toLowerCase();
+    if (RESPONSE_HOP_BY_HOP.has(name) || (named?.has(name) && !FRAMING_HEADERS.has(name))) continue;
+    // A chunked answer's Content-Length is wrong by definition (RFC 9112 section 6.3, item 3); an
+    // HTTP/1.0 client gets neither, and the close ends the answer.
+    if (chunked && (name === 'content-length' || (dechunk && name === 'transfer-encoding'))) continue;
+    if (name === 'via') {
+      via = via ? `${via}, ${headers[i + 1]!}` : headers[i + 1]!;
+      continue;
     }
-    return agent;
-  };
-  const retire = (agent: Agent) => void agent.close().catch(() => {});
+    lines += `${headers[i]!}: ${headers[i + 1]!}\r\n`;
+  }
   return {
-    dispatch(route, request, handler) {
-      withAgentClass(
-        (Agent) => {
-          const agent = agentFor(Agent, route);
-          const { method, headers, body } = request;
-          if (route.kind !== 'upstream') {
-            const origin = `http://${formatTarget(request.target)}`;
-            agent.dispatch({ origin, path: request.path, method, headers, body }, handler);
-            return;
-          }
-          const { proxy } = route;
-          const withAuth = proxy.authorization
-            ? [...headers, 'proxy-authorization', proxy.authorization]
-            : headers;
-          // servername: undici would take it from the Host header and reconnect for each new one;
-          // the connection is to the proxy, whose name openProxyConnection() uses.
-          const options = { origin: proxy.url.origin, servername: proxy.url.hostname };
-          agent.dispatch({ ...options, path: request.absolute, method, headers: withAuth, body }, handler);
-        },
-        // Only if the bundle lacks undici: the request fails like any other, with no controller yet.
-        (err) => handler.onResponseError?.(undefined as unknown as Dispatcher.DispatchController, err),
-      );
-    },
-    retain(policy) {
-      for (const [href, agent] of viaProxy) {
-        if (href !== policy.upstream?.url.href) {
-          viaProxy.delete(href);
-          retire(agent);
-        }
-      }
-      const inUse = policy.gateway ? gatewayKey(policy.gateway.gateway, policy.upstream) : undefined;
-      for (const [key, agent] of viaGateway) {
-        if (key !== inUse) {
-          viaGateway.delete(key);
-          retire(agent);
-        }
-      }
-    },
-    close() {
-      for (const agent of [direct, ...viaProxy.values(), ...viaGateway.values()]) void agent?.destroy();
-      direct = undefined;
-      viaProxy.clear();
-      viaGateway.clear();
-    },
+    lines: `${lines}via: ${via ? `${via}, ${VIA}` : VIA}\r\n`,
+    keepAlive: !named?.has('close'),
   };
+}
+
+/** Which pooled connections can carry a request on this route. */
+function poolKey(route: Route, destination: string): string {
+  if (route.kind === 'upstream') return `proxy ${route.proxy.url.href}`;
+  if (route.kind === 'gateway') {
+    return `gateway ${gatewayAuthority(route.gateway)} ${route.via?.url.href ?? ''} ${destination}`;
+  }
+  return `direct ${destination}`;
 }

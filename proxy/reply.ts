@@ -1,14 +1,14 @@
 // Refusals as the client sees them: the status from the error registry, the stable code in the
 // X-Arc-Proxy-Error header, and a JSON body with the message and what to do. The connection closes.
 import type { Socket } from 'node:net';
-import { STATUS_CODES, type ServerResponse } from 'node:http';
+import { STATUS_CODES } from 'node:http';
 import type { AgentError } from '../core/index.ts';
 
 export const ERROR_HEADER = 'x-arc-proxy-error';
 
 const body = (err: AgentError): string => `${JSON.stringify({ error: err.toJSON() })}\n`;
 
-/** For a socket the HTTP server no longer owns (CONNECT, or before parsing): a raw response, then close. */
+/** The refusal, then the connection closes. */
 export function replyOnSocket(socket: Socket, err: AgentError): void {
   if (socket.destroyed) return;
   const text = body(err);
@@ -18,20 +18,4 @@ export function replyOnSocket(socket: Socket, err: AgentError): void {
       `Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
   );
   socket.destroySoon();
-}
-
-export function replyOnResponse(res: ServerResponse, err: AgentError): void {
-  if (res.headersSent) {
-    res.destroy(err);
-    return;
-  }
-  const text = body(err);
-  res.shouldKeepAlive = false;
-  res.writeHead(err.status, {
-    'content-type': 'application/json',
-    [ERROR_HEADER]: err.code,
-    'content-length': Buffer.byteLength(text),
-    connection: 'close',
-  });
-  res.end(text);
 }

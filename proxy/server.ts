@@ -1,7 +1,6 @@
 // The Arc Proxy's listener: loopback clients only, a connection limit, header size and header-time
 // limits, then CONNECT to tunnel.ts, absolute-form requests to forward.ts, and its own small API
 // (GET /metrics, /stats, /denied, /health) for origin-form requests.
-import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import {
@@ -13,13 +12,17 @@ import {
   type Logger,
 } from '../core/index.ts';
 import { type ClientIdentity, createGatewayTlsCache } from '../gateway-client/index.ts';
-import { createForwardPools, handleForward } from './forward.ts';
+import { type ApiAnswer, type FrontDeps, serveConnection } from './client-connection.ts';
+import { Deadlines } from './deadlines.ts';
+import { type ForwardDeps, forward } from './forward.ts';
+import { headerValues } from './http1.ts';
 import { Meter, deniedDestinations, publishRefusal, toPrometheus, type MeterSnapshot } from './meter.ts';
-import { replyOnResponse, replyOnSocket } from './reply.ts';
+import { replyOnSocket } from './reply.ts';
 import { type RoutePolicy, buildPolicy } from './route.ts';
 import { isLoopbackHost } from './target.ts';
 import { handleConnect, inFlight, type OpenTunnel } from './tunnel.ts';
 import type { DialOptions } from './dial.ts';
+import { UpstreamPool } from './upstream-pool.ts';
 
 export interface ProxyLimits {
   maxConnections: number;
@@ -91,18 +94,15 @@ export function createArcProxy(options: ArcProxyOptions): ArcProxy {
     gatewayTls: createGatewayTlsCache(),
   };
   let policy: RoutePolicy;
-  const pools = createForwardPools({
-    idleMs: 4_000,
-    responseTimeoutMs: limits.responseTimeoutMs,
-    dialOptions,
-  });
+  // Idle connections to destinations close before the usual 5 s of origins would close them.
+  const pool = new UpstreamPool(4_000);
   let config = options.config;
   let cloudConfig = options.cloudConfig ?? NO_CLOUD_CONFIG;
   const apply = () => {
     const built = buildPolicy({ config, cloud, cloudConfig, envProxy: options.envProxy });
     for (const problem of built.problems) log.warn(problem);
     policy = built.policy;
-    pools.retain(policy);
+    pool.retire();
     log.info(
       {
         mode: policy.mode,
@@ -126,6 +126,15 @@ export function createArcProxy(options: ArcProxyOptions): ArcProxy {
   const gatewayUrl = () => policy.gateway?.gateway.url ?? null;
   const tunnels = new Map<net.Socket, OpenTunnel | undefined>();
   const sockets = new Set<net.Socket>();
+  const deadlines = new Deadlines(
+    Math.max(
+      100,
+      Math.min(
+        1_000,
+        Math.min(limits.headersTimeoutMs, limits.responseTimeoutMs, limits.keepAliveTimeoutMs) / 4,
+      ),
+    ),
+  );
   const tunnelDeps = {
     policy: () => policy,
     dialOptions: () => dialOptions,
@@ -133,68 +142,51 @@ export function createArcProxy(options: ArcProxyOptions): ArcProxy {
     log,
     tunnels,
   };
-  const forwardDeps = { policy: () => policy, pools, log };
+  const forwardDeps: ForwardDeps = {
+    policy: () => policy,
+    pool,
+    dialOptions,
+    deadlines,
+    responseTimeoutMs: limits.responseTimeoutMs,
+    maxHeaderBytes: limits.maxHeaderBytes,
+    log,
+  };
+  const refused = (socket: net.Socket, err: AgentError) => {
+    log.warn({ remotePort: socket.remotePort, code: err.code }, err.message);
+    publishRefusal(err.code);
+  };
 
   const gauges = () => ({ arcproxy_open_connections: sockets.size, arcproxy_open_tunnels: tunnels.size });
   const port = () => (tcpServer.address() as AddressInfo | null)?.port;
-  const api = (req: http.IncomingMessage, res: http.ServerResponse) =>
-    serveApi(
-      req,
-      res,
-      () => meter.snapshot(inFlight(tunnels)),
-      gauges,
-      port,
-      gatewayUrl,
-      (err) => {
-        log.warn({ path: (req.url ?? '/').split('?')[0], code: err.code }, err.message);
-        publishRefusal(err.code);
-        replyOnResponse(res, err);
-      },
-    );
-
-  const httpServer = http.createServer({
-    maxHeaderSize: limits.maxHeaderBytes,
-    headersTimeout: limits.headersTimeoutMs,
-    requestTimeout: 0,
-    keepAliveTimeout: limits.keepAliveTimeoutMs,
-    connectionsCheckingInterval: Math.max(100, Math.min(1_000, limits.headersTimeoutMs / 4)),
-    noDelay: true,
-  });
-  httpServer.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    if (req.url?.startsWith('/')) api(req, res);
-    else handleForward(req, res, forwardDeps);
-  });
-  httpServer.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) =>
-    handleConnect(req, socket, head, tunnelDeps),
-  );
-  httpServer.on('upgrade', (_req: http.IncomingMessage, socket: net.Socket) => {
-    refuseRaw(
-      socket,
-      new AgentError('ARCPROXY_BAD_REQUEST', 'protocol upgrades are not forwarded; use CONNECT'),
-    );
-  });
-  httpServer.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
-    if (err.code === 'ECONNRESET' || !socket.writable) {
-      socket.destroy();
-      return;
-    }
-    const agentErr =
-      err.code === 'HPE_HEADER_OVERFLOW'
-        ? new AgentError('ARCPROXY_HEADERS_TOO_LARGE', `more than ${limits.maxHeaderBytes} bytes`)
-        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-          ? new AgentError('ARCPROXY_HEADERS_TIMEOUT', `not complete within ${limits.headersTimeoutMs} ms`)
-          : connectLineTarget(err) !== undefined
-            ? new AgentError('ARCPROXY_BAD_TARGET', JSON.stringify(connectLineTarget(err)))
-            : new AgentError('ARCPROXY_BAD_REQUEST', err.code ?? 'unparseable');
-    refuseRaw(socket, agentErr);
-  });
-  const refuseRaw = (socket: net.Socket, err: AgentError) => {
-    log.warn({ remotePort: socket.remotePort, code: err.code }, err.message);
-    publishRefusal(err.code);
-    replyOnSocket(socket, err);
+  const api = (method: string, target: string) =>
+    answerApi(method, target, () => meter.snapshot(inFlight(tunnels)), gauges, port, gatewayUrl);
+  const front: FrontDeps = {
+    maxHeaderBytes: limits.maxHeaderBytes,
+    headersTimeoutMs: limits.headersTimeoutMs,
+    keepAliveTimeoutMs: limits.keepAliveTimeoutMs,
+    deadlines,
+    tunnel: (head, socket, rest) =>
+      handleConnect(
+        head.target,
+        headerValues(head.headers, 'proxy-authorization')[0],
+        socket,
+        rest,
+        tunnelDeps,
+      ),
+    forward: (request) => forward(request, forwardDeps),
+    api,
+    refused,
+  };
+  // The admin socket (for the CLI) serves the API only.
+  const notHere = (what: string) =>
+    new AgentError('ARCPROXY_BAD_REQUEST', `${what} goes to the Arc Proxy's port, not its admin socket`);
+  const adminFront: FrontDeps = {
+    ...front,
+    tunnel: (_head, socket) => replyOnSocket(socket, notHere('CONNECT')),
+    forward: (request) => request.abort(notHere('a proxy request')),
   };
 
-  // Our own accept loop: loopback check and connection limit before the HTTP parser sees a byte.
+  // Our own accept loop: loopback check and connection limit before a byte is read.
   const tcpServer = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     socket.on('error', () => socket.destroy());
     if (!isLoopbackHost(socket.remoteAddress ?? '')) {
@@ -207,10 +199,15 @@ export function createArcProxy(options: ArcProxyOptions): ArcProxy {
     }
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-    httpServer.emit('connection', socket);
+    serveConnection(socket, front);
   });
+  const refuseRaw = (socket: net.Socket, err: AgentError) => {
+    refused(socket, err);
+    replyOnSocket(socket, err);
+  };
 
-  let adminServer: http.Server | undefined;
+  let adminServer: net.Server | undefined;
+  const adminSockets = new Set<net.Socket>();
 
   return {
     meter,
@@ -235,16 +232,18 @@ export function createArcProxy(options: ArcProxyOptions): ArcProxy {
         tcpServer.once('error', reject);
         tcpServer.listen(port, host, () => {
           tcpServer.off('error', reject);
-          // node:http starts tracking connections for headersTimeout (and closeIdleConnections) on its
-          // 'listening' event; our sockets come from tcpServer, so httpServer never emits it by itself.
-          httpServer.emit('listening');
           resolve(tcpServer.address() as AddressInfo);
         });
       });
     },
     listenAdmin(path) {
-      adminServer = http.createServer(api);
-      const server = adminServer;
+      const server = net.createServer((socket) => {
+        socket.on('error', () => socket.destroy());
+        adminSockets.add(socket);
+        socket.once('close', () => adminSockets.delete(socket));
+        serveConnection(socket, adminFront);
+      });
+      adminServer = server;
       return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(path, () => {
@@ -256,75 +255,45 @@ export function createArcProxy(options: ArcProxyOptions): ArcProxy {
     async close(drainMs = 5_000) {
       const closed = new Promise<void>((resolve) => tcpServer.close(() => resolve()));
       adminServer?.close();
-      httpServer.closeIdleConnections();
       const deadline = Date.now() + drainMs;
       while (tunnels.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       for (const socket of sockets) socket.destroy();
-      adminServer?.closeAllConnections();
+      for (const socket of adminSockets) socket.destroy();
       await closed;
-      httpServer.close(); // stops the connection-checking interval
-      pools.close();
+      deadlines.close();
+      pool.close();
       meter.unsubscribe();
     },
   };
 }
 
-function serveApi(
-  req: http.IncomingMessage,
-  res: http.ServerResponse,
+function answerApi(
+  method: string,
+  target: string,
   snapshot: () => MeterSnapshot,
   gauges: () => Record<string, number>,
   port: () => number | undefined,
   gatewayUrl: () => string | null,
-  refuse: (err: AgentError) => void,
-): void {
-  const path = (req.url ?? '/').split('?')[0];
-  if (req.method !== 'GET') {
-    refuse(new AgentError('ARCPROXY_BAD_REQUEST', `${req.method} ${path}: the Arc Proxy API is read-only`));
-    return;
+): ApiAnswer | AgentError {
+  const path = target.split('?')[0]!;
+  if (method !== 'GET') {
+    return new AgentError('ARCPROXY_BAD_REQUEST', `${method} ${path}: the Arc Proxy API is read-only`);
   }
-  const send = (type: string, text: string) => {
-    res.writeHead(200, {
-      'content-type': type,
-      'content-length': Buffer.byteLength(text),
-      'cache-control': 'no-store',
-    });
-    res.end(text);
-  };
+  const json = (value: unknown) => ({ type: 'application/json', body: JSON.stringify(value) });
   switch (path) {
     case '/metrics':
-      return send('text/plain; version=0.0.4; charset=utf-8', toPrometheus(snapshot(), gauges()));
+      return { type: 'text/plain; version=0.0.4; charset=utf-8', body: toPrometheus(snapshot(), gauges()) };
     case '/stats':
-      return send('application/json', JSON.stringify({ ...snapshot(), ...gauges() }));
+      return json({ ...snapshot(), ...gauges() });
     case '/denied':
-      return send('application/json', JSON.stringify(deniedDestinations(snapshot())));
+      return json(deniedDestinations(snapshot()));
     case '/health':
       // `gateway`: the gateway new connections may use (null: none), so that connect can wait for it.
-      return send(
-        'application/json',
-        JSON.stringify({ status: 'ok', port: port(), gateway: gatewayUrl(), ...gauges() }),
-      );
+      return json({ status: 'ok', port: port(), gateway: gatewayUrl(), ...gauges() });
     default:
-      refuse(
-        new AgentError(
-          'ARCPROXY_BAD_REQUEST',
-          `${path} is not a proxy request; the Arc Proxy serves /metrics, /stats, /denied and /health`,
-        ),
+      return new AgentError(
+        'ARCPROXY_BAD_REQUEST',
+        `${path} is not a proxy request; the Arc Proxy serves /metrics, /stats, /denied and /health`,
       );
   }
-}
-
-/**
- * The target of a `CONNECT` request line the parser rejected (`CONNECT a b:80 HTTP/1.1`): the
- * failure is in the target, so the client gets ARCPROXY_BAD_TARGET and its advice. Undefined when the
- * error is not in a CONNECT request line.
- */
-function connectLineTarget(
-  err: NodeJS.ErrnoException & { rawPacket?: Buffer; bytesParsed?: number },
-): string | undefined {
-  const raw = err.rawPacket;
-  if (!err.code?.startsWith('HPE_') || !raw || raw.toString('latin1', 0, 8) !== 'CONNECT ') return undefined;
-  const eol = raw.indexOf('\r\n');
-  if (eol >= 0 && (err.bytesParsed ?? 0) > eol) return undefined;
-  return raw.toString('latin1', 8, Math.min(eol < 0 ? raw.length : eol, 108)).replace(/ HTTP\/\d\.\d$/, '');
 }

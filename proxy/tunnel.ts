@@ -6,7 +6,6 @@
 //   direct:    client --CONNECT--> Arc Proxy ----TCP----> destination
 //   upstream:  client --CONNECT--> Arc Proxy --[TLS]--> enterprise proxy --CONNECT--> destination
 //   gateway:   client --CONNECT--> Arc Proxy [--> enterprise proxy --CONNECT-->] gateway ==TLS== CONNECT --> destination
-import type { IncomingMessage } from 'node:http';
 import type { OnReadOpts, Socket } from 'node:net';
 import { AgentError, type Logger } from '../core/index.ts';
 import { clientIdOf } from './client-id.ts';
@@ -53,16 +52,23 @@ export const inFlight = (tunnels: Map<Socket, OpenTunnel | undefined>) =>
 
 const ESTABLISHED = 'HTTP/1.1 200 Connection Established\r\n\r\n';
 
-export function handleConnect(req: IncomingMessage, socket: Socket, head: Buffer, deps: TunnelDeps): void {
-  const client = clientIdOf(req.headers['proxy-authorization']);
-  const target = parseAuthority(req.url ?? '');
+/** `authority`: the CONNECT request's target; `head`: what the client sent after the request head. */
+export function handleConnect(
+  authority: string,
+  proxyAuthorization: string | undefined,
+  socket: Socket,
+  head: Buffer,
+  deps: TunnelDeps,
+): void {
+  const client = clientIdOf(proxyAuthorization);
+  const target = parseAuthority(authority);
   const refuse = (err: AgentError, destination: string, route: MeterRoute, wouldDeny = false) => {
     deps.log.warn({ client, destination, route, code: err.code }, err.message);
     publishRefusal(err.code, { client, destination, route, wouldDeny });
     replyOnSocket(socket, err);
   };
   if (!target) {
-    refuse(new AgentError('ARCPROXY_BAD_TARGET', JSON.stringify((req.url ?? '').slice(0, 100))), '-', 'none');
+    refuse(new AgentError('ARCPROXY_BAD_TARGET', JSON.stringify(authority.slice(0, 100))), '-', 'none');
     return;
   }
   const destination = formatTarget(target);

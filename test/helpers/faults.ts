@@ -149,6 +149,12 @@ export async function startStreamingOrigin(): Promise<{
     const total = Number(/^\/stream\/(\d+)$/.exec(req.url ?? '')?.[1] ?? 0);
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': total });
     let left = total;
+    let pending: NodeJS.Timeout | undefined;
+    // A pump scheduled before the client left would outlive its connection by up to 10 ms.
+    res.once('close', () => {
+      if (pending) clearTimeout(pending);
+      if (pending) timers.delete(pending);
+    });
     const pump = () => {
       if (res.destroyed) return;
       const n = Math.min(left, chunk.length);
@@ -157,9 +163,11 @@ export async function startStreamingOrigin(): Promise<{
       const next = () => {
         const t = setTimeout(() => {
           timers.delete(t);
+          pending = undefined;
           pump();
         }, 10);
         timers.add(t);
+        pending = t;
       };
       if (res.write(chunk.subarray(0, n))) next();
       else res.once('drain', next);

@@ -40,6 +40,20 @@ describe('malformed requests', () => {
       () =>
         `POST http://${dest()}/ HTTP/1.1\r\nHost: ${dest()}\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab`,
     ],
+    [
+      'both Content-Length and Transfer-Encoding (a smuggling attempt)',
+      () =>
+        `POST http://${dest()}/ HTTP/1.1\r\nHost: ${dest()}\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
+    ],
+    [
+      'a Transfer-Encoding that does not end in chunked',
+      () => `POST http://${dest()}/ HTTP/1.1\r\nHost: ${dest()}\r\nTransfer-Encoding: gzip\r\n\r\n`,
+    ],
+    [
+      'a folded header line',
+      () => `GET http://${dest()}/ HTTP/1.1\r\nHost: ${dest()}\r\nX-A: 1\r\n 2\r\n\r\n`,
+    ],
+    ['a bare LF ending a line', () => `GET http://${dest()}/ HTTP/1.1\nHost: ${dest()}\r\n\r\n`],
     ['an ftp:// absolute URL', () => `GET ftp://${dest()}/ HTTP/1.1\r\nHost: ${dest()}\r\n\r\n`],
     [
       'an https:// absolute URL (that needs CONNECT)',

@@ -1,0 +1,226 @@
+// How forwarded messages are framed on the way through: chunked bodies both ways (passed on, and
+// counted as payload), an answer delimited by the close of its connection, an HTTP/1.0 client, several
+// requests on one connection, Expect: 100-continue, a pooled connection the origin closed, an origin
+// whose answer does not parse, and the keep-alive timeout.
+import http from 'node:http';
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  closeServer,
+  curl,
+  eventually,
+  listen,
+  rawExchange,
+  startProxy,
+  type TestProxy,
+} from '../helpers/world.ts';
+
+let p: TestProxy;
+let origin: http.Server;
+let originPort: number;
+const seen: { method: string; url: string; headers: http.IncomingHttpHeaders; body: number }[] = [];
+
+beforeAll(async () => {
+  origin = http.createServer((req, res) => {
+    let body = 0;
+    req.on('data', (c: Buffer) => (body += c.length));
+    req.on('end', () => {
+      seen.push({ method: req.method!, url: req.url!, headers: req.headers, body });
+      const m = /^\/chunks\/(\d+)x(\d+)$/.exec(req.url ?? '');
+      if (m) {
+        // No Content-Length: node answers chunked, one chunk per write.
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        for (let i = 0; i < Number(m[1]); i++) res.write(Buffer.alloc(Number(m[2]), 'c'));
+        res.end();
+        return;
+      }
+      res.end(JSON.stringify({ url: req.url, received: body }));
+    });
+  });
+  originPort = await listen(origin);
+  p = await startProxy({ limits: { keepAliveTimeoutMs: 300 } });
+});
+afterAll(async () => {
+  await p.close();
+  await closeServer(origin);
+});
+
+const entry = (destination: string) =>
+  p.proxy.meter.snapshot().entries.find((e) => e.destination === destination && e.client === 'framing');
+
+/** A raw origin on loopback: `answer` gets each connection and the bytes of its requests. */
+async function rawOrigin(answer: (socket: net.Socket, request: string, nth: number) => void) {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    let nth = 0;
+    let text = '';
+    socket.on('error', () => {});
+    socket.on('data', (d) => {
+      text += d.toString('latin1');
+      while (text.includes('\r\n\r\n')) {
+        const end = text.indexOf('\r\n\r\n') + 4;
+        answer(socket, text.slice(0, end), nth++);
+        text = text.slice(end);
+      }
+    });
+  });
+  const port = await listen(server);
+  // The proxy keeps idle connections to it for a while: cut them.
+  const close = () => {
+    for (const socket of sockets) socket.destroy();
+    return closeServer(server);
+  };
+  return { port, close };
+}
+
+describe('framing of forwarded messages', () => {
+  it('passes a chunked request body on and counts its payload', async () => {
+    const dest = `127.0.0.1:${originPort}`;
+    const body = Buffer.alloc(200_000, 'u');
+    const answer = await new Promise<string>((resolve, reject) => {
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port: p.port,
+          method: 'POST',
+          path: `http://${dest}/upload`,
+          headers: { 'proxy-authorization': `Basic ${Buffer.from('framing:').toString('base64')}` },
+          agent: new http.Agent({ keepAlive: false }),
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve(text));
+        },
+      );
+      req.on('error', reject);
+      // Several writes without a length: node sends them chunked.
+      for (let i = 0; i < 4; i++) req.write(body.subarray(i * 50_000, (i + 1) * 50_000));
+      req.end();
+    });
+    expect(JSON.parse(answer)).toEqual({ url: '/upload', received: 200_000 });
+    const last = seen.at(-1)!;
+    expect(last.headers['transfer-encoding']).toBe('chunked');
+    expect(entry(dest)).toMatchObject({ requests: 1, bytesSent: 200_000 });
+  });
+
+  it('passes a chunked answer on and counts its payload, not its framing', async () => {
+    const dest = `127.0.0.1:${originPort}`;
+    const before = entry(dest)?.bytesReceived ?? 0;
+    const r = await curl([
+      '-sS',
+      '-D',
+      '-',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{size_download}',
+      '-x',
+      `http://framing@127.0.0.1:${p.port}`,
+      `http://${dest}/chunks/50x1000`,
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/transfer-encoding: chunked/i);
+    expect(r.stdout.endsWith('50000')).toBe(true);
+    await eventually(() => (entry(dest)?.bytesReceived ?? 0) >= before + 50_000);
+    expect(entry(dest)?.bytesReceived).toBe(before + 50_000);
+  });
+
+  it('gives an HTTP/1.0 client a chunked answer as plain payload, then closes', async () => {
+    const dest = `127.0.0.1:${originPort}`;
+    const raw = await rawExchange(p.port, `GET http://${dest}/chunks/3x5 HTTP/1.0\r\nHost: ${dest}\r\n\r\n`);
+    const [head, body] = raw.split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 200 /);
+    expect(head).not.toMatch(/transfer-encoding/i);
+    expect(head).toMatch(/connection: close/i);
+    expect(body).toBe('c'.repeat(15));
+  });
+
+  it('relays an answer delimited by the close of its connection, and closes the client connection', async () => {
+    const o = await rawOrigin((socket) => {
+      socket.end('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nuntil the end');
+    });
+    const dest = `127.0.0.1:${o.port}`;
+    const raw = await rawExchange(p.port, `GET http://${dest}/ HTTP/1.1\r\nHost: ${dest}\r\n\r\n`);
+    const [head, body] = raw.split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 200 OK/);
+    expect(head).toMatch(/connection: close/i);
+    expect(body).toBe('until the end');
+    await o.close();
+  });
+
+  it('answers several requests sent at once on one connection, in order', async () => {
+    const dest = `127.0.0.1:${originPort}`;
+    const one = (path: string) => `GET http://${dest}${path} HTTP/1.1\r\nHost: ${dest}\r\n\r\n`;
+    const raw = await rawExchange(
+      p.port,
+      one('/first') + one('/second') + one('/third').replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n'),
+    );
+    const urls = [...raw.matchAll(/\{"url":"([^"]+)"/g)].map((m) => m[1]);
+    expect(urls).toEqual(['/first', '/second', '/third']);
+  });
+
+  it('says 100 Continue to a client that expects it, before the body is sent', async () => {
+    const dest = `127.0.0.1:${originPort}`;
+    const answer = await new Promise<string>((resolve, reject) => {
+      const s = net.connect(p.port, '127.0.0.1');
+      let text = '';
+      s.on('data', (d) => {
+        text += d.toString('latin1');
+        if (text === 'HTTP/1.1 100 Continue\r\n\r\n') s.write('hello');
+      });
+      s.on('close', () => resolve(text));
+      s.on('error', reject);
+      s.write(
+        `POST http://${dest}/continue HTTP/1.1\r\nHost: ${dest}\r\nContent-Length: 5\r\n` +
+          'Expect: 100-continue\r\nConnection: close\r\n\r\n',
+      );
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
+    expect(answer).toContain('"received":5');
+    expect(seen.at(-1)!.headers).not.toHaveProperty('expect');
+  });
+
+  it('sends a request again on a new connection when a pooled one turns out closed', async () => {
+    let connections = 0;
+    const o = await rawOrigin((socket, _request, nth) => {
+      if (nth === 0) {
+        connections++;
+        socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+      } else {
+        socket.destroy(); // as an origin does that closed the connection as the request came
+      }
+    });
+    const dest = `127.0.0.1:${o.port}`;
+    const get = () =>
+      rawExchange(p.port, `GET http://${dest}/ HTTP/1.1\r\nHost: ${dest}\r\nConnection: close\r\n\r\n`);
+    expect(await get()).toMatch(/^HTTP\/1\.1 200 OK[\s\S]*\r\n\r\nok$/);
+    expect(await get()).toMatch(/^HTTP\/1\.1 200 OK[\s\S]*\r\n\r\nok$/);
+    expect(connections).toBe(2);
+    await o.close();
+  });
+
+  it('answers 502 ARCPROXY_UPSTREAM_RESET when the origin answers something that is not HTTP', async () => {
+    const o = await rawOrigin((socket) => socket.end('SSH-2.0-OpenSSH_9.2\r\n\r\n'));
+    const dest = `127.0.0.1:${o.port}`;
+    const raw = await rawExchange(p.port, `GET http://${dest}/ HTTP/1.1\r\nHost: ${dest}\r\n\r\n`);
+    expect(raw).toMatch(/^HTTP\/1\.1 502 /);
+    expect(raw).toMatch(/x-arc-proxy-error: ARCPROXY_UPSTREAM_RESET/i);
+    await o.close();
+  });
+
+  it('closes a client connection idle past the keep-alive timeout', async () => {
+    const dest = `127.0.0.1:${originPort}`;
+    // Resolves only when the proxy closes the connection: the test times out otherwise.
+    const raw = await new Promise<string>((resolve, reject) => {
+      const s = net.connect(p.port, '127.0.0.1');
+      let text = '';
+      s.on('data', (d) => (text += d.toString('latin1')));
+      s.on('close', () => resolve(text));
+      s.on('error', reject);
+      s.write(`GET http://${dest}/idle HTTP/1.1\r\nHost: ${dest}\r\n\r\n`);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 200 /);
+  });
+});
