@@ -214,6 +214,8 @@ class ClientConnection implements ClientRequest, Timed {
       this.deps.deadlines.delete(this);
       this.socket.off('data', this.onData);
       this.socket.off('end', this.onEnd);
+      // Held until the tunnel reads on: what the client sends while we dial is the destination's.
+      this.socket.pause();
       const rest = this.buffered ?? Buffer.alloc(0);
       this.buffered = undefined;
       this.deps.tunnel(head, this.socket, rest);
@@ -279,10 +281,14 @@ class ClientConnection implements ClientRequest, Timed {
       return;
     }
     this.state = 'answering';
-    const close = this.keepAlive ? '' : 'connection: close\r\n';
+    const connection = !this.keepAlive
+      ? 'connection: close\r\n'
+      : head.minor === 0
+        ? 'connection: keep-alive\r\n'
+        : '';
     this.socket.write(
       `HTTP/1.1 200 ${STATUS_CODES[200]}\r\ncontent-type: ${answer.type}\r\n` +
-        `content-length: ${Buffer.byteLength(answer.body)}\r\ncache-control: no-store\r\n${close}\r\n${answer.body}`,
+        `content-length: ${Buffer.byteLength(answer.body)}\r\ncache-control: no-store\r\n${connection}\r\n${answer.body}`,
     );
     this.finish(this.keepAlive);
   }

@@ -76,6 +76,14 @@ export function forward(req: ClientRequest, deps: ForwardDeps): void {
     return;
   }
   const destination = formatTarget(url.target);
+  if (request.looped) {
+    const err = new AgentError(
+      'ARCPROXY_BAD_REQUEST',
+      `${destination}: the request came through an Arc Proxy already (Via: ${VIA}); it would go round in a loop`,
+    );
+    refuse(req, deps.log, err, client, destination, 'none', false);
+    return;
+  }
   const decision = decideRoute(url.target, client, deps.policy());
   if (decision.kind === 'deny') {
     const err = new AgentError('ARCPROXY_DENIED', decision.reason, { action: decision.allowCommand });
@@ -113,7 +121,12 @@ function parseAbsoluteUrl(text: string): { target: Target; host: string; path: s
 }
 
 /** Request header lines for the next hop (raw order and case kept, hop-by-hop and Connection-named ones dropped, Via added), and Proxy-Authorization. */
-function requestHeaders(headers: string[]): { lines: string; proxyAuthorization: string | undefined } {
+function requestHeaders(headers: string[]): {
+  lines: string;
+  proxyAuthorization: string | undefined;
+  /** Whether the request passed through an Arc Proxy already: sent to one's own port, it would go round. */
+  looped: boolean;
+} {
   const lower: string[] = [];
   let connection: string | undefined;
   let proxyAuthorization: string | undefined;
@@ -135,7 +148,11 @@ function requestHeaders(headers: string[]): { lines: string; proxyAuthorization:
     }
     lines += `${headers[i]!}: ${headers[i + 1]!}\r\n`;
   }
-  return { lines: `${lines}via: ${via ? `${via}, ${VIA}` : VIA}\r\n`, proxyAuthorization };
+  return {
+    lines: `${lines}via: ${via ? `${via}, ${VIA}` : VIA}\r\n`,
+    proxyAuthorization,
+    looped: via !== undefined && via.includes(VIA),
+  };
 }
 
 function connectionTokens(value: string): Set<string> {

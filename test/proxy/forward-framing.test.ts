@@ -5,6 +5,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultConfig } from '../../core/index.ts';
 import {
   closeServer,
   curl,
@@ -208,6 +209,25 @@ describe('framing of forwarded messages', () => {
     expect(raw).toMatch(/^HTTP\/1\.1 502 /);
     expect(raw).toMatch(/x-arc-proxy-error: ARCPROXY_UPSTREAM_RESET/i);
     await o.close();
+  });
+
+  it('refuses a request that comes back to it through its own enterprise proxy setting, instead of going round', async () => {
+    // proxy.url naming the Arc Proxy itself, as an HTTP_PROXY meant for its clients would.
+    const looping = await startProxy();
+    try {
+      looping.proxy.setConfig({ ...defaultConfig(), 'proxy.url': looping.url });
+      const dest = 'example.com';
+      const raw = await rawExchange(
+        looping.port,
+        `GET http://${dest}/ HTTP/1.1\r\nHost: ${dest}\r\nConnection: close\r\n\r\n`,
+      );
+      // The second pass refuses it, and the first passes that answer on as its enterprise proxy's.
+      expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+      expect(raw).toMatch(/x-arc-proxy-error: ARCPROXY_BAD_REQUEST/i);
+      expect(raw).toContain('it would go round in a loop');
+    } finally {
+      await looping.close();
+    }
   });
 
   it('closes a client connection idle past the keep-alive timeout', async () => {

@@ -144,4 +144,33 @@ describe('CONNECT tunnels', () => {
       await closeServer(banner);
     }
   });
+
+  it('keeps what a client sends before the 200 (with the CONNECT, and while it dials) for the destination', async () => {
+    // An enterprise proxy that answers CONNECT after 300 ms, then echoes: the tunnel is slow to open.
+    const slow = net.createServer((socket) => {
+      socket.once('data', () => {
+        setTimeout(() => {
+          socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+          socket.pipe(socket);
+        }, 300);
+      });
+    });
+    const slowPort = await listen(slow);
+    const via = await startProxy({ config: { 'proxy.url': `http://127.0.0.1:${slowPort}` } });
+    try {
+      const client = net.connect(via.port, '127.0.0.1');
+      let text = '';
+      client.on('data', (d: Buffer) => (text += d.toString('latin1')));
+      client.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\nfirst ');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(text).toBe(''); // still dialling
+      client.write('second');
+      await eventually(() => text.endsWith('first second'));
+      expect(text).toMatch(/^HTTP\/1\.1 200 [^\r]*\r\n\r\nfirst second$/);
+      client.destroy();
+    } finally {
+      await via.close();
+      await closeServer(slow);
+    }
+  });
 });
