@@ -328,6 +328,9 @@ async function main(): Promise<void> {
       const secrets = await issueSecrets(svc, work, count, seconds);
       const script = join(work, `cached-${svc.name}.lua`);
       await writeFile(script, cachedLua(TOKEN, secrets));
+      // Issuing created up to CACHED_REQUESTS key files for HIMDS (none for the bare app): their
+      // writeback would otherwise run in the kernel during the load it precedes, on the same cores.
+      spawnSync('sync');
       await sleep(500);
       return withCpu(svc, () => cachedTokens(svc.port, script, seconds));
     };
