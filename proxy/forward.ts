@@ -20,7 +20,14 @@ import type { BodySink, ClientRequest } from './client-connection.ts';
 import { clientIdOf } from './client-id.ts';
 import type { Deadlines, Timed } from './deadlines.ts';
 import { type DialOptions, dial } from './dial.ts';
-import { ChunkedBody, ChunkedError, type Framing, parseResponseHead, responseFraming } from './http1.ts';
+import {
+  ChunkedBody,
+  ChunkedError,
+  type Framing,
+  headerValues,
+  parseResponseHead,
+  responseFraming,
+} from './http1.ts';
 import { type MeterRoute, publishRefusal, publishTraffic } from './meter.ts';
 import { type Decision, type Route, type UpstreamProxy, type RoutePolicy, decideRoute } from './route.ts';
 import { type Target, formatTarget, parseAuthority } from './target.ts';
@@ -120,39 +127,51 @@ function parseAbsoluteUrl(text: string): { target: Target; host: string; path: s
   };
 }
 
-/** Request header lines for the next hop (raw order and case kept, hop-by-hop and Connection-named ones dropped, Via added), and Proxy-Authorization. */
+/** Request header lines for the next hop, and Proxy-Authorization (ours: not passed on). */
 function requestHeaders(headers: string[]): {
   lines: string;
   proxyAuthorization: string | undefined;
   /** Whether the request passed through an Arc Proxy already: sent to one's own port, it would go round. */
   looped: boolean;
 } {
+  const hop = nextHopHeaders(headers, REQUEST_HOP_BY_HOP);
+  return {
+    lines: hop.lines,
+    proxyAuthorization: headerValues(headers, 'proxy-authorization')[0],
+    looped: hop.via?.includes(VIA) ?? false,
+  };
+}
+
+/**
+ * Header lines for the next hop: raw order and case kept, `hopByHop` ones, those named in Connection
+ * (never the framing ones) and those `drop` names left out, Via added. Also the Connection tokens,
+ * and the Via the message came with.
+ */
+function nextHopHeaders(
+  headers: string[],
+  hopByHop: Set<string>,
+  drop?: (lowerName: string) => boolean,
+): { lines: string; named: Set<string> | undefined; via: string | undefined } {
   const lower: string[] = [];
   let connection: string | undefined;
-  let proxyAuthorization: string | undefined;
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i]!.toLowerCase();
     lower.push(name);
     if (name === 'connection') connection = connection ? `${connection},${headers[i + 1]!}` : headers[i + 1]!;
-    else if (name === 'proxy-authorization') proxyAuthorization ??= headers[i + 1]!;
   }
   const named = connection === undefined ? undefined : connectionTokens(connection);
   let lines = '';
   let via: string | undefined;
   for (let i = 0; i < headers.length; i += 2) {
     const name = lower[i >> 1]!;
-    if (REQUEST_HOP_BY_HOP.has(name) || (named?.has(name) && !FRAMING_HEADERS.has(name))) continue;
+    if (hopByHop.has(name) || (named?.has(name) && !FRAMING_HEADERS.has(name)) || drop?.(name)) continue;
     if (name === 'via') {
       via = via ? `${via}, ${headers[i + 1]!}` : headers[i + 1]!;
       continue;
     }
     lines += `${headers[i]!}: ${headers[i + 1]!}\r\n`;
   }
-  return {
-    lines: `${lines}via: ${via ? `${via}, ${VIA}` : VIA}\r\n`,
-    proxyAuthorization,
-    looped: via !== undefined && via.includes(VIA),
-  };
+  return { lines: `${lines}via: ${via ? `${via}, ${VIA}` : VIA}\r\n`, named, via };
 }
 
 function connectionTokens(value: string): Set<string> {
@@ -508,37 +527,19 @@ class ForwardExchange implements PooledExchange, Timed, BodySink {
   }
 }
 
-/** Answer header lines for the client: hop-by-hop and Connection-named ones dropped, Via added. */
+/** Answer header lines for the client, and whether the destination keeps its connection open. */
 function answerHeaders(
   headers: string[],
   chunked: boolean,
   dechunk: boolean,
 ): { lines: string; keepAlive: boolean } {
-  let connection: string | undefined;
-  for (let i = 0; i < headers.length; i += 2) {
-    if (headers[i]!.length === 10 && headers[i]!.toLowerCase() === 'connection') {
-      connection = connection ? `${connection},${headers[i + 1]!}` : headers[i + 1]!;
-    }
-  }
-  const named = connection === undefined ? undefined : connectionTokens(connection);
-  let lines = '';
-  let via: string | undefined;
-  for (let i = 0; i < headers.length; i += 2) {
-    const name = headers[i]!.toLowerCase();
-    if (RESPONSE_HOP_BY_HOP.has(name) || (named?.has(name) && !FRAMING_HEADERS.has(name))) continue;
-    // A chunked answer's Content-Length is wrong by definition (RFC 9112 section 6.3, item 3); an
-    // HTTP/1.0 client gets neither, and the close ends the answer.
-    if (chunked && (name === 'content-length' || (dechunk && name === 'transfer-encoding'))) continue;
-    if (name === 'via') {
-      via = via ? `${via}, ${headers[i + 1]!}` : headers[i + 1]!;
-      continue;
-    }
-    lines += `${headers[i]!}: ${headers[i + 1]!}\r\n`;
-  }
-  return {
-    lines: `${lines}via: ${via ? `${via}, ${VIA}` : VIA}\r\n`,
-    keepAlive: !named?.has('close'),
-  };
+  // A chunked answer's Content-Length is wrong by definition (RFC 9112 section 6.3, item 3); an
+  // HTTP/1.0 client gets neither, and the close ends the answer.
+  const drop = chunked
+    ? (name: string) => name === 'content-length' || (dechunk && name === 'transfer-encoding')
+    : undefined;
+  const hop = nextHopHeaders(headers, RESPONSE_HOP_BY_HOP, drop);
+  return { lines: hop.lines, keepAlive: !hop.named?.has('close') };
 }
 
 /** Which pooled connections can carry a request on this route. */
