@@ -73,6 +73,7 @@ export function serveConnection(socket: Socket, deps: FrontDeps): void {
 const REQUEST_LINE_START = /^(?:\r\n)*[!#$%&'*+.^_`|~0-9A-Za-z-]*(?: |$)/;
 const CONNECT_LINE = /^CONNECT [\x21-\x7e]+ HTTP\/1\.[01]$/;
 const NO_BODY: Framing = { kind: 'none' };
+const CRLF_CRLF = Buffer.from('\r\n\r\n');
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
 
 type State =
@@ -97,6 +98,10 @@ class ClientConnection implements ClientRequest, Timed {
   private chunked: ChunkedBody | undefined;
   private sink: BodySink | undefined;
   private sinkFull = false;
+  /** Where `buffered` is gathered when a head comes in pieces (see append). */
+  private store: Buffer | undefined;
+  /** How much of `buffered` was searched for the end of a head. */
+  private searched = 0;
   private ended = false;
 
   constructor(
@@ -113,7 +118,7 @@ class ClientConnection implements ClientRequest, Timed {
   private readonly onData = (chunk: Buffer): void => {
     switch (this.state) {
       case 'head':
-        this.buffered = this.buffered ? Buffer.concat([this.buffered, chunk]) : chunk;
+        this.append(chunk);
         if (!this.headStarted) {
           this.headStarted = true;
           this.deadline = Date.now() + this.deps.headersTimeoutMs;
@@ -127,10 +132,37 @@ class ClientConnection implements ClientRequest, Timed {
         return;
       default:
         // The body before the forwarder is ready for it, or a pipelined request: kept, within bounds.
-        this.buffered = this.buffered ? Buffer.concat([this.buffered, chunk]) : chunk;
-        if (this.buffered.length > this.deps.maxHeaderBytes) this.socket.pause();
+        this.append(chunk);
+        if (this.buffered!.length > this.deps.maxHeaderBytes) this.socket.pause();
     }
   };
+
+  /**
+   * Adds a read to `buffered`. A head that comes in many pieces (a slow client, or one trickling on
+   * purpose) is gathered in a buffer that doubles as it fills: copying all of it again for every
+   * piece would cost time in the square of its length.
+   */
+  private append(chunk: Buffer): void {
+    const had = this.buffered;
+    if (!had) {
+      this.buffered = chunk;
+      return;
+    }
+    const length = had.length + chunk.length;
+    let store = this.store;
+    if (
+      !store ||
+      had.buffer !== store.buffer ||
+      had.byteOffset !== store.byteOffset ||
+      store.length < length
+    ) {
+      store = Buffer.allocUnsafe(Math.max(length * 2, 1024));
+      had.copy(store);
+      this.store = store;
+    }
+    chunk.copy(store, had.length);
+    this.buffered = store.subarray(0, length);
+  }
 
   private readonly onEnd = (): void => {
     this.ended = true;
@@ -180,13 +212,26 @@ class ClientConnection implements ClientRequest, Timed {
 
   private readHead(): void {
     const buf = this.buffered!;
+    // Only what arrived since the last look is searched for the head's end (the last 3 bytes
+    // before it too, for a CRLF CRLF across two reads): each byte of a head is looked at once.
+    const from = Math.max(0, this.searched - 3);
+    this.searched = buf.length;
+    if (buf.indexOf(CRLF_CRLF, from) < 0 && buf.length <= this.deps.maxHeaderBytes) {
+      // Not complete yet. What cannot begin a request (a TLS ClientHello) or has a bare CR or LF
+      // is refused now, not after the header timeout.
+      if (from < 64 && !REQUEST_LINE_START.test(buf.toString('latin1', 0, Math.min(buf.length, 64)))) {
+        this.refuse(new AgentError('ARCPROXY_BAD_REQUEST', 'not an HTTP/1.1 request'));
+      } else if (bareLineBreak(buf, from)) {
+        this.refuse(new AgentError('ARCPROXY_BAD_REQUEST', 'bare CR or LF in head'));
+      }
+      return;
+    }
+    this.searched = 0;
+    this.store = undefined;
     const parsed = parseRequestHead(buf, this.deps.maxHeaderBytes);
     switch (parsed.kind) {
       case 'incomplete':
-        if (!REQUEST_LINE_START.test(buf.toString('latin1', 0, Math.min(buf.length, 64)))) {
-          this.refuse(new AgentError('ARCPROXY_BAD_REQUEST', 'not an HTTP/1.1 request'));
-        }
-        return;
+        return; // empty lines before a request line, which may still come
       case 'too-large':
         this.refuse(
           new AgentError('ARCPROXY_HEADERS_TOO_LARGE', `more than ${this.deps.maxHeaderBytes} bytes`),
@@ -376,6 +421,17 @@ class ClientConnection implements ClientRequest, Timed {
     if (err) replyOnSocket(this.socket, err);
     else this.socket.destroy();
   }
+}
+
+/** Whether buf from `from` holds an LF without a CR before it, or a CR followed by anything but LF. */
+function bareLineBreak(buf: Buffer, from: number): boolean {
+  for (let i = buf.indexOf(0x0a, from); i >= 0; i = buf.indexOf(0x0a, i + 1)) {
+    if (i === 0 || buf[i - 1] !== 0x0d) return true;
+  }
+  for (let i = buf.indexOf(0x0d, from); i >= 0 && i + 1 < buf.length; i = buf.indexOf(0x0d, i + 1)) {
+    if (buf[i + 1] !== 0x0a) return true;
+  }
+  return false;
 }
 
 function hasToken(list: string | undefined, token: string): boolean {

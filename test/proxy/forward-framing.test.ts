@@ -151,6 +151,34 @@ describe('framing of forwarded messages', () => {
     await o.close();
   });
 
+  it('reads a head that arrives a few bytes at a time, and one whose end is split across reads', async () => {
+    const dest = `127.0.0.1:${originPort}`;
+    const head = `GET http://${dest}/pieces HTTP/1.1\r\nHost: ${dest}\r\nX-Pad: ${'p'.repeat(3000)}\r\nConnection: close\r\n\r\n`;
+    const answer = await new Promise<string>((resolve, reject) => {
+      const s = net.connect(p.port, '127.0.0.1');
+      s.setNoDelay(true);
+      let text = '';
+      s.on('data', (d) => (text += d.toString('latin1')));
+      s.on('close', () => resolve(text));
+      s.on('error', reject);
+      // 7-byte pieces, a tick apart, the last CRLF alone: the blank line falls across two reads.
+      const pieces: string[] = [];
+      for (let at = 0; at < head.length - 2; at += 7)
+        pieces.push(head.slice(at, Math.min(at + 7, head.length - 2)));
+      pieces.push('\r\n');
+      const next = () => {
+        const piece = pieces.shift();
+        if (piece === undefined) return;
+        s.write(piece);
+        setTimeout(next, 0);
+      };
+      s.on('connect', next);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    expect(answer).toContain('"url":"/pieces"');
+    expect(seen.at(-1)!.headers['x-pad']).toHaveLength(3000);
+  });
+
   it('answers several requests sent at once on one connection, in order', async () => {
     const dest = `127.0.0.1:${originPort}`;
     const one = (path: string) => `GET http://${dest}${path} HTTP/1.1\r\nHost: ${dest}\r\n\r\n`;
