@@ -231,7 +231,9 @@ class ClientConnection implements ClientRequest, Timed {
     const parsed = parseRequestHead(buf, this.deps.maxHeaderBytes);
     switch (parsed.kind) {
       case 'incomplete':
-        return; // empty lines before a request line, which may still come
+        // The blank line found was empty lines before a request line still to come.
+        this.searched = buf.length;
+        return;
       case 'too-large':
         this.refuse(
           new AgentError('ARCPROXY_HEADERS_TOO_LARGE', `more than ${this.deps.maxHeaderBytes} bytes`),

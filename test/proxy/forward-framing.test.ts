@@ -179,6 +179,24 @@ describe('framing of forwarded messages', () => {
     expect(seen.at(-1)!.headers['x-pad']).toHaveLength(3000);
   });
 
+  it('skips empty lines before a request line that comes later', async () => {
+    const dest = `127.0.0.1:${originPort}`;
+    const answer = await new Promise<string>((resolve, reject) => {
+      const s = net.connect(p.port, '127.0.0.1');
+      let text = '';
+      s.on('data', (d) => (text += d.toString('latin1')));
+      s.on('close', () => resolve(text));
+      s.on('error', reject);
+      s.write('\r\n\r\n');
+      setTimeout(() => {
+        s.write(`GET http://${dest}/late HTTP/1.1\r\nHost: ${dest}\r\n`);
+        setTimeout(() => s.write('Connection: close\r\n\r\n'), 20);
+      }, 20);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    expect(answer).toContain('"url":"/late"');
+  });
+
   it('answers several requests sent at once on one connection, in order', async () => {
     const dest = `127.0.0.1:${originPort}`;
     const one = (path: string) => `GET http://${dest}${path} HTTP/1.1\r\nHost: ${dest}\r\n\r\n`;
