@@ -75,6 +75,28 @@ async function rawOrigin(answer: (socket: net.Socket, request: string, nth: numb
   return { port, close };
 }
 
+/**
+ * A raw connection to the proxy: `start` writes to it, `onText` sees what came back so far; resolves
+ * with all of it once the proxy closes the connection (the test times out if it never does).
+ */
+function untilClosed(
+  start: (socket: net.Socket) => void,
+  onText?: (text: string, socket: net.Socket) => void,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(p.port, '127.0.0.1');
+    socket.setNoDelay(true);
+    let text = '';
+    socket.on('data', (d) => {
+      text += d.toString('latin1');
+      onText?.(text, socket);
+    });
+    socket.on('close', () => resolve(text));
+    socket.on('error', reject);
+    socket.on('connect', () => start(socket));
+  });
+}
+
 describe('framing of forwarded messages', () => {
   it('passes a chunked request body on and counts its payload', async () => {
     const dest = `127.0.0.1:${originPort}`;
@@ -154,25 +176,19 @@ describe('framing of forwarded messages', () => {
   it('reads a head that arrives a few bytes at a time, and one whose end is split across reads', async () => {
     const dest = `127.0.0.1:${originPort}`;
     const head = `GET http://${dest}/pieces HTTP/1.1\r\nHost: ${dest}\r\nX-Pad: ${'p'.repeat(3000)}\r\nConnection: close\r\n\r\n`;
-    const answer = await new Promise<string>((resolve, reject) => {
-      const s = net.connect(p.port, '127.0.0.1');
-      s.setNoDelay(true);
-      let text = '';
-      s.on('data', (d) => (text += d.toString('latin1')));
-      s.on('close', () => resolve(text));
-      s.on('error', reject);
-      // 7-byte pieces, a tick apart, the last CRLF alone: the blank line falls across two reads.
-      const pieces: string[] = [];
-      for (let at = 0; at < head.length - 2; at += 7)
-        pieces.push(head.slice(at, Math.min(at + 7, head.length - 2)));
-      pieces.push('\r\n');
+    // 7-byte pieces, a tick apart, the last CRLF alone: the blank line falls across two reads.
+    const pieces: string[] = [];
+    for (let at = 0; at < head.length - 2; at += 7)
+      pieces.push(head.slice(at, Math.min(at + 7, head.length - 2)));
+    pieces.push('\r\n');
+    const answer = await untilClosed((s) => {
       const next = () => {
         const piece = pieces.shift();
         if (piece === undefined) return;
         s.write(piece);
         setTimeout(next, 0);
       };
-      s.on('connect', next);
+      next();
     });
     expect(answer).toMatch(/^HTTP\/1\.1 200 /);
     expect(answer).toContain('"url":"/pieces"');
@@ -181,12 +197,7 @@ describe('framing of forwarded messages', () => {
 
   it('skips empty lines before a request line that comes later', async () => {
     const dest = `127.0.0.1:${originPort}`;
-    const answer = await new Promise<string>((resolve, reject) => {
-      const s = net.connect(p.port, '127.0.0.1');
-      let text = '';
-      s.on('data', (d) => (text += d.toString('latin1')));
-      s.on('close', () => resolve(text));
-      s.on('error', reject);
+    const answer = await untilClosed((s) => {
       s.write('\r\n\r\n');
       setTimeout(() => {
         s.write(`GET http://${dest}/late HTTP/1.1\r\nHost: ${dest}\r\n`);
@@ -210,20 +221,16 @@ describe('framing of forwarded messages', () => {
 
   it('says 100 Continue to a client that expects it, before the body is sent', async () => {
     const dest = `127.0.0.1:${originPort}`;
-    const answer = await new Promise<string>((resolve, reject) => {
-      const s = net.connect(p.port, '127.0.0.1');
-      let text = '';
-      s.on('data', (d) => {
-        text += d.toString('latin1');
+    const answer = await untilClosed(
+      (s) =>
+        s.write(
+          `POST http://${dest}/continue HTTP/1.1\r\nHost: ${dest}\r\nContent-Length: 5\r\n` +
+            'Expect: 100-continue\r\nConnection: close\r\n\r\n',
+        ),
+      (text, s) => {
         if (text === 'HTTP/1.1 100 Continue\r\n\r\n') s.write('hello');
-      });
-      s.on('close', () => resolve(text));
-      s.on('error', reject);
-      s.write(
-        `POST http://${dest}/continue HTTP/1.1\r\nHost: ${dest}\r\nContent-Length: 5\r\n` +
-          'Expect: 100-continue\r\nConnection: close\r\n\r\n',
-      );
-    });
+      },
+    );
     expect(answer).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
     expect(answer).toContain('"received":5');
     expect(seen.at(-1)!.headers).not.toHaveProperty('expect');
@@ -278,15 +285,9 @@ describe('framing of forwarded messages', () => {
 
   it('closes a client connection idle past the keep-alive timeout', async () => {
     const dest = `127.0.0.1:${originPort}`;
-    // Resolves only when the proxy closes the connection: the test times out otherwise.
-    const raw = await new Promise<string>((resolve, reject) => {
-      const s = net.connect(p.port, '127.0.0.1');
-      let text = '';
-      s.on('data', (d) => (text += d.toString('latin1')));
-      s.on('close', () => resolve(text));
-      s.on('error', reject);
-      s.write(`GET http://${dest}/idle HTTP/1.1\r\nHost: ${dest}\r\n\r\n`);
-    });
+    const raw = await untilClosed((s) =>
+      s.write(`GET http://${dest}/idle HTTP/1.1\r\nHost: ${dest}\r\n\r\n`),
+    );
     expect(raw).toMatch(/^HTTP\/1\.1 200 /);
   });
 });
