@@ -85,6 +85,7 @@ type State =
 
 class ClientConnection implements ClientRequest, Timed {
   deadline: number;
+  slot = -1;
   head: RequestHead = { method: '', target: '', minor: 1, headers: [] };
   framing: Framing = NO_BODY;
   keepAlive = true;

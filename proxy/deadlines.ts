@@ -2,15 +2,16 @@
 // from destinations): each carries a deadline, moved by a field write, and one interval checks them
 // all, as node:http's connectionsCheckingInterval does. A timer per request would cost more than the
 // rest of its bookkeeping.
+import { type Member, OpenList } from './open-list.ts';
 
-export interface Timed {
+export interface Timed extends Member {
   /** Epoch milliseconds after which `expire()` is called once; 0 for none. */
   deadline: number;
   expire(): void;
 }
 
 export class Deadlines {
-  private readonly items = new Set<Timed>();
+  private readonly items = new OpenList<Timed>();
   private readonly timer: NodeJS.Timeout;
 
   /** `everyMs`: how often deadlines are checked, so how late past its deadline something may expire. */
@@ -29,15 +30,15 @@ export class Deadlines {
 
   private check(): void {
     const now = Date.now();
-    for (const item of this.items) {
-      if (item.deadline === 0 || item.deadline > now) continue;
+    this.items.forEach((item) => {
+      if (item.deadline === 0 || item.deadline > now) return;
       this.items.delete(item);
       item.expire();
-    }
+    });
   }
 
   close(): void {
     clearInterval(this.timer);
-    this.items.clear();
+    this.items.forEach((item) => this.items.delete(item));
   }
 }

@@ -200,6 +200,7 @@ function refuse(
 /** One request and its answer, on one pooled connection (or two: a stale one is retried once). */
 class ForwardExchange implements PooledExchange, Timed, BodySink {
   deadline = 0;
+  slot = -1;
   private upstream: Upstream | undefined;
   /** Bytes of the answer head so far. */
   private answerHead: Buffer | undefined;

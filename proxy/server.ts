@@ -20,6 +20,7 @@ import { Meter, deniedDestinations, publishRefusal, toPrometheus, type MeterSnap
 import { replyOnSocket } from './reply.ts';
 import { type RoutePolicy, buildPolicy } from './route.ts';
 import { isLoopbackHost } from './target.ts';
+import { type Member, OpenList } from './open-list.ts';
 import { handleConnect, inFlight, type OpenTunnel } from './tunnel.ts';
 import type { DialOptions } from './dial.ts';
 import { UpstreamPool } from './upstream-pool.ts';
@@ -124,8 +125,8 @@ export function createArcProxy(options: ArcProxyOptions): ArcProxy {
     apply();
   };
   const gatewayUrl = () => policy.gateway?.gateway.url ?? null;
-  const tunnels = new Map<net.Socket, OpenTunnel | undefined>();
-  const sockets = new Set<net.Socket>();
+  const tunnels = new OpenList<OpenTunnel>();
+  const sockets = new OpenList<OpenSocket>();
   const deadlines = new Deadlines(
     Math.max(
       100,
@@ -197,8 +198,7 @@ export function createArcProxy(options: ArcProxyOptions): ArcProxy {
       refuseRaw(socket, new AgentError('ARCPROXY_TOO_MANY_CONNECTIONS', `limit ${limits.maxConnections}`));
       return;
     }
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    track(sockets, socket);
     serveConnection(socket, front);
   });
   const refuseRaw = (socket: net.Socket, err: AgentError) => {
@@ -207,7 +207,7 @@ export function createArcProxy(options: ArcProxyOptions): ArcProxy {
   };
 
   let adminServer: net.Server | undefined;
-  const adminSockets = new Set<net.Socket>();
+  const adminSockets = new OpenList<OpenSocket>();
 
   return {
     meter,
@@ -239,8 +239,7 @@ export function createArcProxy(options: ArcProxyOptions): ArcProxy {
     listenAdmin(path) {
       const server = net.createServer((socket) => {
         socket.on('error', () => socket.destroy());
-        adminSockets.add(socket);
-        socket.once('close', () => adminSockets.delete(socket));
+        track(adminSockets, socket);
         serveConnection(socket, adminFront);
       });
       adminServer = server;
@@ -257,14 +256,24 @@ export function createArcProxy(options: ArcProxyOptions): ArcProxy {
       adminServer?.close();
       const deadline = Date.now() + drainMs;
       while (tunnels.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      for (const socket of sockets) socket.destroy();
-      for (const socket of adminSockets) socket.destroy();
+      for (const open of [...sockets.toArray(), ...adminSockets.toArray()]) open.socket.destroy();
       await closed;
       deadlines.close();
       pool.close();
       meter.unsubscribe();
     },
   };
+}
+
+interface OpenSocket extends Member {
+  socket: net.Socket;
+}
+
+/** Keeps `socket` in `list` until it closes. */
+function track(list: OpenList<OpenSocket>, socket: net.Socket): void {
+  const open = { slot: -1, socket };
+  list.add(open);
+  socket.once('close', () => list.delete(open));
 }
 
 function answerApi(

@@ -1,7 +1,8 @@
 // CONNECT tunnels (RFC 9110 section 9.3.6): decide the route, dial it, answer 200, then relay bytes
-// both ways, half-closes included: pipe(), except from a direct destination, which is read in large
-// reads straight into what is written to the client (destinationReads). The relay does no per-chunk
-// accounting: payload counts come from the client socket's byte counters at close.
+// both ways, half-closes included, each read written on as it is and reading paused while the other
+// side is full; a direct destination is read in large reads straight into what is written to the
+// client (destinationReads). The relay does no per-chunk accounting: payload counts come from the
+// client socket's byte counters at close.
 //
 //   direct:    client --CONNECT--> Arc Proxy ----TCP----> destination
 //   upstream:  client --CONNECT--> Arc Proxy --[TLS]--> enterprise proxy --CONNECT--> destination
@@ -13,6 +14,7 @@ import { type DialOptions, dial } from './dial.ts';
 import { type MeterRoute, publishRefusal, publishTraffic } from './meter.ts';
 import { replyOnSocket } from './reply.ts';
 import { type RoutePolicy, decideRoute } from './route.ts';
+import type { Member, OpenList } from './open-list.ts';
 import { formatTarget, parseAuthority } from './target.ts';
 
 export interface TunnelDeps {
@@ -20,24 +22,26 @@ export interface TunnelDeps {
   dialOptions: () => DialOptions;
   idleTimeoutMs: number;
   log: Logger;
-  /** Open tunnels by client socket, so that shutdown can drain them and the meter can see them live. */
-  tunnels: Map<Socket, OpenTunnel | undefined>;
+  /** Tunnels from their CONNECT to their close, so that shutdown can drain them and the meter can see them live. */
+  tunnels: OpenList<OpenTunnel>;
 }
 
-/** A relaying tunnel: who, where, and the socket counters its payload is measured from. */
-export interface OpenTunnel {
+/** A tunnel: who, where, and once it relays, the socket counters its payload is measured from. */
+export interface OpenTunnel extends Member {
   client: string;
   destination: string;
   route: MeterRoute;
   socket: Socket;
+  /** False while the route is being dialled. */
+  relaying: boolean;
   readBase: number;
   writeBase: number;
 }
 
 /** Payload of open tunnels so far, for a live view of the meter. */
-export const inFlight = (tunnels: Map<Socket, OpenTunnel | undefined>) =>
-  [...tunnels.values()].flatMap((t) =>
-    t
+export const inFlight = (tunnels: OpenList<OpenTunnel>) =>
+  tunnels.toArray().flatMap((t) =>
+    t.relaying
       ? [
           {
             client: t.client,
@@ -87,36 +91,33 @@ export function handleConnect(
       'would deny: destination is not in the endpoint allow-list',
     );
   // Everything the client sends after the CONNECT head is payload: `head` already, the rest to come.
-  const readBase = socket.bytesRead - head.length;
-  socket.on('error', () => {}); // a reset client is handled at close
-  deps.tunnels.set(socket, undefined);
+  const tunnel: OpenTunnel = {
+    slot: -1,
+    client,
+    destination,
+    route: decision.kind,
+    socket,
+    relaying: false,
+    readBase: socket.bytesRead - head.length,
+    writeBase: 0,
+  };
+  deps.tunnels.add(tunnel);
   const reads = decision.kind === 'direct' ? destinationReads() : undefined;
   dial(decision, target, deps.dialOptions(), reads?.onread).then(
     ({ socket: upstream, head: upstreamHead }) => {
       if (socket.destroyed) {
         upstream.destroy();
         reads?.release();
-        deps.tunnels.delete(socket);
+        deps.tunnels.delete(tunnel);
         return;
       }
       socket.write(ESTABLISHED);
-      relay({
-        socket,
-        upstream,
-        head,
-        upstreamHead,
-        readBase,
-        writeBase: socket.bytesWritten,
-        client,
-        destination,
-        route: decision.kind,
-        wouldDeny: decision.wouldDeny,
-        reads,
-        deps,
-      });
+      tunnel.writeBase = socket.bytesWritten;
+      tunnel.relaying = true;
+      relay(tunnel, upstream, { head, upstreamHead, wouldDeny: decision.wouldDeny, reads, deps });
     },
     (err: unknown) => {
-      deps.tunnels.delete(socket);
+      deps.tunnels.delete(tunnel);
       const agentErr = err instanceof AgentError ? err : new AgentError('INTERNAL', String(err));
       refuse(agentErr, destination, decision.kind, decision.wouldDeny);
     },
@@ -124,47 +125,37 @@ export function handleConnect(
 }
 
 interface RelayArgs {
-  socket: Socket;
-  upstream: Socket;
+  /** What the client sent after its CONNECT head, and what came with the hop's answer head. */
   head: Buffer;
   upstreamHead: Buffer;
-  readBase: number;
-  writeBase: number;
-  client: string;
-  destination: string;
-  route: MeterRoute;
   wouldDeny: boolean;
-  /** How the destination is read, for a direct tunnel; piped otherwise. */
+  /** How the destination is read, for a direct tunnel; with 'data' events otherwise. */
   reads: DestinationReads | undefined;
   deps: TunnelDeps;
 }
 
-function relay(a: RelayArgs): void {
-  const { socket, upstream, deps } = a;
-  deps.tunnels.set(socket, {
-    client: a.client,
-    destination: a.destination,
-    route: a.route,
-    socket,
-    readBase: a.readBase,
-    writeBase: a.writeBase,
-  });
+function relay(t: OpenTunnel, upstream: Socket, a: RelayArgs): void {
+  const { socket } = t;
+  const { deps } = a;
   let code: AgentError['code'] | undefined;
   let open = 2;
-  const onClose = () => {
+  // A side that closed without its FIN having been passed on (a reset, or our own shutdown) takes
+  // the other down; one whose FIN was passed on is left to flush and close by itself.
+  const closed = (other: Socket) => () => {
+    if (!other.writableEnded) other.destroy();
     if (--open > 0) return;
-    deps.tunnels.delete(socket);
+    deps.tunnels.delete(t);
     a.reads?.release();
-    const sent = socket.bytesRead - a.readBase;
-    const received = socket.bytesWritten - a.writeBase;
+    const sent = socket.bytesRead - t.readBase;
+    const received = socket.bytesWritten - t.writeBase;
     deps.log.debug(
-      { client: a.client, destination: a.destination, route: a.route, sent, received, code },
+      { client: t.client, destination: t.destination, route: t.route, sent, received, code },
       'tunnel closed',
     );
     publishTraffic({
-      client: a.client,
-      destination: a.destination,
-      route: a.route,
+      client: t.client,
+      destination: t.destination,
+      route: t.route,
       kind: 'tunnel',
       sent,
       received,
@@ -177,29 +168,52 @@ function relay(a: RelayArgs): void {
     socket.destroy();
     upstream.destroy();
   };
-  socket.once('close', onClose);
-  upstream.once('close', onClose);
-  // A side closed without passing on a FIN (destroyed: a reset, or our own shutdown) takes the other
-  // down; one whose FIN pipe() relayed is left to flush and close by itself.
-  socket.once('close', () => upstream.writableEnded || upstream.destroy());
-  upstream.once('close', () => socket.writableEnded || socket.destroy());
+  socket.once('close', closed(upstream));
+  upstream.once('close', closed(socket));
   socket.on('error', teardown);
   upstream.on('error', (err: NodeJS.ErrnoException) => {
     code ??= 'ARCPROXY_UPSTREAM_RESET';
-    deps.log.debug({ destination: a.destination, err: err.code }, 'destination connection failed');
+    deps.log.debug({ destination: t.destination, err: err.code }, 'destination connection failed');
     teardown();
   });
   socket.setTimeout(deps.idleTimeoutMs, () => {
     code = 'ARCPROXY_TUNNEL_IDLE';
-    deps.log.info({ client: a.client, destination: a.destination, code }, 'tunnel closed after being idle');
+    deps.log.info({ client: t.client, destination: t.destination, code }, 'tunnel closed after being idle');
     teardown();
   });
   if (a.upstreamHead.length) socket.write(a.upstreamHead);
   if (a.head.length) upstream.write(a.head);
   if (a.reads) a.reads.relayTo(socket, upstream);
-  else upstream.pipe(socket);
-  socket.pipe(upstream);
+  else forward(upstream, socket);
+  forward(socket, upstream);
+  passEndOf(socket, upstream);
+  passEndOf(upstream, socket);
+  socket.resume();
   upstream.resume();
+}
+
+/** What `from` sends is written to `to`, and `from` is read no faster than `to` takes it. */
+function forward(from: Socket, to: Socket): void {
+  from.on('data', (chunk: Buffer) => {
+    if (!to.write(chunk)) from.pause();
+  });
+  to.on('drain', () => from.resume());
+}
+
+/**
+ * The FIN of `from`, when it comes (or at once, if it came while the tunnel was being dialled), is
+ * passed on to `to`. When `to` had sent its own already, it is done both ways: a plain TCP socket
+ * with nothing left to write closes outright (close() sends the same FIN, and spares node's shutdown
+ * request and a system call); a TLS socket ends, so that its peer gets close_notify.
+ */
+function passEndOf(from: Socket, to: Socket): void {
+  const pass = () => {
+    if (to.readableEnded && to.writableLength === 0 && !(to as { encrypted?: boolean }).encrypted)
+      to.destroy();
+    else to.end();
+  };
+  if (from.readableEnded) pass();
+  else from.once('end', pass);
 }
 
 /** What every direct tunnel reads into until its reads fill it; copied out at once. */
@@ -211,7 +225,7 @@ let bulkTunnels = 0;
 
 interface DestinationReads {
   onread: OnReadOpts;
-  /** From now on, what the destination sends goes to `client`, and its end ends `client`. */
+  /** From now on, what the destination sends goes to `client` (its end is passed on by the relay). */
   relayTo(client: Socket, destination: Socket): void;
   /** The tunnel is closed: its bulk buffer goes back to the pool of four. */
   release(): void;
@@ -263,7 +277,6 @@ function destinationReads(): DestinationReads {
       client = to;
       destination = from;
       for (const chunk of early.splice(0)) to.write(chunk);
-      from.once('end', () => to.end());
     },
     release() {
       if (!bulk) return;

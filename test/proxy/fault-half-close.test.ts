@@ -41,6 +41,27 @@ describe('half-closed tunnels', () => {
     expect(entry?.errors).toEqual({});
   });
 
+  test('payload and FIN sent with the CONNECT, before the 200: both reach the destination, the answer comes back', async () => {
+    // A destination that answers what it heard once the client's FIN is in, then closes.
+    const server = net.createServer({ allowHalfOpen: true }, (s) => {
+      let heard = '';
+      s.on('error', () => {});
+      s.on('data', (d: Buffer) => (heard += d.toString()));
+      s.on('end', () => s.end(`heard ${JSON.stringify(heard)} then EOF`));
+    });
+    const port = await listen(server);
+    cleanup.push(() => closeServer(server));
+    const world = await proxy();
+
+    const client = await RawClient.connect(world.port);
+    client.socket.end(`CONNECT 127.0.0.1:${port} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\nearly bytes`);
+    const all = await client.waitEnd(5_000);
+    expect(all).toMatch(/^HTTP\/1\.1 200 [^\r]*\r\n\r\nheard "early bytes" then EOF$/);
+    await eventually(() => world.proxy.openTunnels === 0 && world.proxy.openConnections === 0);
+    const entry = world.proxy.meter.snapshot().entries.find((e) => e.destination === `127.0.0.1:${port}`);
+    expect(entry).toMatchObject({ tunnels: 1, bytesSent: 11, bytesReceived: 28 });
+  });
+
   test('server sends, then half-closes: the client gets data and EOF, and can still send', async () => {
     // A destination that greets, closes its sending half, and keeps reading until the client's FIN.
     let heard = '';
