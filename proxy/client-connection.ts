@@ -11,6 +11,7 @@ import {
   ChunkedBody,
   ChunkedError,
   type Framing,
+  HeadGatherer,
   type RequestHead,
   parseRequestHead,
   requestFraming,
@@ -73,7 +74,6 @@ export function serveConnection(socket: Socket, deps: FrontDeps): void {
 const REQUEST_LINE_START = /^(?:\r\n)*[!#$%&'*+.^_`|~0-9A-Za-z-]*(?: |$)/;
 const CONNECT_LINE = /^CONNECT [\x21-\x7e]+ HTTP\/1\.[01]$/;
 const NO_BODY: Framing = { kind: 'none' };
-const CRLF_CRLF = Buffer.from('\r\n\r\n');
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
 
 type State =
@@ -92,17 +92,13 @@ class ClientConnection implements ClientRequest, Timed {
   onGone: (() => void) | undefined;
   private state: State = 'head';
   /** Bytes read and not yet used: part of a head, or what came after the current request. */
-  private buffered: Buffer | undefined;
+  private readonly pending = new HeadGatherer();
   /** Whether a head has begun (the header timeout applies), or the connection is idle (keep-alive timeout). */
   private headStarted = true;
   private bodyLeft = 0;
   private chunked: ChunkedBody | undefined;
   private sink: BodySink | undefined;
   private sinkFull = false;
-  /** Where `buffered` is gathered when a head comes in pieces (see append). */
-  private store: Buffer | undefined;
-  /** How much of `buffered` was searched for the end of a head. */
-  private searched = 0;
   private ended = false;
 
   constructor(
@@ -119,7 +115,7 @@ class ClientConnection implements ClientRequest, Timed {
   private readonly onData = (chunk: Buffer): void => {
     switch (this.state) {
       case 'head':
-        this.append(chunk);
+        this.pending.append(chunk);
         if (!this.headStarted) {
           this.headStarted = true;
           this.deadline = Date.now() + this.deps.headersTimeoutMs;
@@ -133,37 +129,10 @@ class ClientConnection implements ClientRequest, Timed {
         return;
       default:
         // The body before the forwarder is ready for it, or a pipelined request: kept, within bounds.
-        this.append(chunk);
-        if (this.buffered!.length > this.deps.maxHeaderBytes) this.socket.pause();
+        this.pending.append(chunk);
+        if (this.pending.bytes!.length > this.deps.maxHeaderBytes) this.socket.pause();
     }
   };
-
-  /**
-   * Adds a read to `buffered`. A head that comes in many pieces (a slow client, or one trickling on
-   * purpose) is gathered in a buffer that doubles as it fills: copying all of it again for every
-   * piece would cost time in the square of its length.
-   */
-  private append(chunk: Buffer): void {
-    const had = this.buffered;
-    if (!had) {
-      this.buffered = chunk;
-      return;
-    }
-    const length = had.length + chunk.length;
-    let store = this.store;
-    if (
-      !store ||
-      had.buffer !== store.buffer ||
-      had.byteOffset !== store.byteOffset ||
-      store.length < length
-    ) {
-      store = Buffer.allocUnsafe(Math.max(length * 2, 1024));
-      had.copy(store);
-      this.store = store;
-    }
-    chunk.copy(store, had.length);
-    this.buffered = store.subarray(0, length);
-  }
 
   private readonly onEnd = (): void => {
     this.ended = true;
@@ -212,28 +181,26 @@ class ClientConnection implements ClientRequest, Timed {
   }
 
   private readHead(): void {
-    const buf = this.buffered!;
-    // Only what arrived since the last look is searched for the head's end (the last 3 bytes
-    // before it too, for a CRLF CRLF across two reads): each byte of a head is looked at once.
-    const from = Math.max(0, this.searched - 3);
-    this.searched = buf.length;
-    if (buf.indexOf(CRLF_CRLF, from) < 0 && buf.length <= this.deps.maxHeaderBytes) {
+    const look = this.pending.look(this.deps.maxHeaderBytes);
+    if (look !== 'end') {
       // Not complete yet. What cannot begin a request (a TLS ClientHello) or has a bare CR or LF
       // is refused now, not after the header timeout.
-      if (from < 64 && !REQUEST_LINE_START.test(buf.toString('latin1', 0, Math.min(buf.length, 64)))) {
+      const buf = this.pending.bytes!;
+      if (
+        this.pending.lookedFrom < 64 &&
+        !REQUEST_LINE_START.test(buf.toString('latin1', 0, Math.min(buf.length, 64)))
+      ) {
         this.refuse(new AgentError('ARCPROXY_BAD_REQUEST', 'not an HTTP/1.1 request'));
-      } else if (bareLineBreak(buf, from)) {
+      } else if (look === 'bare') {
         this.refuse(new AgentError('ARCPROXY_BAD_REQUEST', 'bare CR or LF in head'));
       }
       return;
     }
-    this.searched = 0;
-    this.store = undefined;
+    const buf = this.pending.bytes!;
     const parsed = parseRequestHead(buf, this.deps.maxHeaderBytes);
     switch (parsed.kind) {
       case 'incomplete':
         // The blank line found was empty lines before a request line still to come.
-        this.searched = buf.length;
         return;
       case 'too-large':
         this.refuse(
@@ -250,8 +217,7 @@ class ClientConnection implements ClientRequest, Timed {
         return;
       }
     }
-    const rest = buf.subarray(parsed.end);
-    this.buffered = rest.length > 0 ? rest : undefined;
+    this.pending.take(parsed.end);
     this.deadline = 0;
     this.dispatch(parsed.head);
   }
@@ -264,9 +230,7 @@ class ClientConnection implements ClientRequest, Timed {
       this.socket.off('end', this.onEnd);
       // Held until the tunnel reads on: what the client sends while we dial is the destination's.
       this.socket.pause();
-      const rest = this.buffered ?? Buffer.alloc(0);
-      this.buffered = undefined;
-      this.deps.tunnel(head, this.socket, rest);
+      this.deps.tunnel(head, this.socket, this.pending.take());
       return;
     }
     let connection: string | undefined;
@@ -345,9 +309,8 @@ class ClientConnection implements ClientRequest, Timed {
     if (this.state !== 'body-waiting') return;
     this.sink = sink;
     this.state = 'body';
-    const early = this.buffered;
-    this.buffered = undefined;
-    if (early) this.feedBody(early);
+    const early = this.pending.take();
+    if (early.length > 0) this.feedBody(early);
     // State as feedBody left it: still reading the body, unless it was complete or failed.
     if ((this.state as State) === 'body' && !this.sinkFull) this.socket.resume();
   }
@@ -389,7 +352,7 @@ class ClientConnection implements ClientRequest, Timed {
     this.state = 'answering';
     this.sink = undefined;
     this.chunked = undefined;
-    if (end < chunk.length) this.buffered = chunk.subarray(end);
+    if (end < chunk.length) this.pending.append(chunk.subarray(end));
     if (this.sinkFull || this.socket.isPaused()) {
       this.sinkFull = false;
       this.socket.resume();
@@ -406,7 +369,7 @@ class ClientConnection implements ClientRequest, Timed {
     }
     this.state = 'head';
     if (this.socket.isPaused()) this.socket.resume();
-    if (this.buffered) {
+    if (this.pending.bytes) {
       this.headStarted = true;
       this.deadline = Date.now() + this.deps.headersTimeoutMs;
       this.readHead();
@@ -424,17 +387,6 @@ class ClientConnection implements ClientRequest, Timed {
     if (err) replyOnSocket(this.socket, err);
     else this.socket.destroy();
   }
-}
-
-/** Whether buf from `from` holds an LF without a CR before it, or a CR followed by anything but LF. */
-function bareLineBreak(buf: Buffer, from: number): boolean {
-  for (let i = buf.indexOf(0x0a, from); i >= 0; i = buf.indexOf(0x0a, i + 1)) {
-    if (i === 0 || buf[i - 1] !== 0x0d) return true;
-  }
-  for (let i = buf.indexOf(0x0d, from); i >= 0 && i + 1 < buf.length; i = buf.indexOf(0x0d, i + 1)) {
-    if (buf[i + 1] !== 0x0a) return true;
-  }
-  return false;
 }
 
 function hasToken(list: string | undefined, token: string): boolean {

@@ -24,6 +24,7 @@ import {
   ChunkedBody,
   ChunkedError,
   type Framing,
+  HeadGatherer,
   headerValues,
   parseResponseHead,
   responseFraming,
@@ -202,8 +203,8 @@ class ForwardExchange implements PooledExchange, Timed, BodySink {
   deadline = 0;
   slot = -1;
   private upstream: Upstream | undefined;
-  /** Bytes of the answer head so far. */
-  private answerHead: Buffer | undefined;
+  /** The answer head as it comes. */
+  private readonly answerHead = new HeadGatherer();
   private framing: Framing | undefined;
   private bodyLeft = 0;
   private chunked: ChunkedBody | undefined;
@@ -307,13 +308,11 @@ class ForwardExchange implements PooledExchange, Timed, BodySink {
   }
 
   private readAnswerHead(chunk: Buffer): void {
-    const buf = this.answerHead ? Buffer.concat([this.answerHead, chunk]) : chunk;
-    const parsed = parseResponseHead(buf, this.deps.maxHeaderBytes);
-    if (parsed.kind === 'incomplete') {
-      this.answerHead = buf;
-      return;
-    }
-    this.answerHead = undefined;
+    this.answerHead.append(chunk);
+    if (this.answerHead.look(this.deps.maxHeaderBytes) === 'more') return;
+    const parsed = parseResponseHead(this.answerHead.bytes!, this.deps.maxHeaderBytes);
+    if (parsed.kind === 'incomplete') return; // not after look(): kept for the types
+    const buf = this.answerHead.take();
     if (parsed.kind !== 'head') {
       const why = parsed.kind === 'too-large' ? 'an answer head over the size limit' : parsed.reason;
       this.fail(new AgentError('ARCPROXY_UPSTREAM_RESET', `${this.destination} sent ${why}`));
@@ -426,7 +425,7 @@ class ForwardExchange implements PooledExchange, Timed, BodySink {
     if (this.finished) return;
     const upstream = this.upstream!;
     this.upstream = undefined;
-    if (!this.answered && this.answerHead === undefined && upstream.reused && this.retries > 0) {
+    if (!this.answered && this.answerHead.bytes === undefined && upstream.reused && this.retries > 0) {
       this.retries--;
       this.deps.deadlines.delete(this);
       this.acquire(true);

@@ -141,10 +141,14 @@ function fieldLinesProblem(lines: string[]): string {
 
 const hasBareCrOrLf = (line: string) => line.includes('\r') || line.includes('\n');
 
-/** Whether buf from `start` holds an LF without a CR before it, or a CR followed by anything but LF. */
-function bareCrOrLfIn(buf: Buffer, start: number): boolean {
+/**
+ * Whether buf from `start` holds an LF without a CR before it, or a CR followed by anything but LF
+ * (a CR at the very end may still be followed by its LF). The byte before `start` counts for an LF
+ * at `start`, so that a search can go on where an earlier one stopped.
+ */
+export function bareCrOrLfIn(buf: Buffer, start: number): boolean {
   for (let i = buf.indexOf(LF, start); i >= 0; i = buf.indexOf(LF, i + 1)) {
-    if (i === start || buf[i - 1] !== CR) return true;
+    if (i === 0 || buf[i - 1] !== CR) return true;
   }
   for (let i = buf.indexOf(CR, start); i >= 0 && i + 1 < buf.length; i = buf.indexOf(CR, i + 1)) {
     if (buf[i + 1] !== LF) return true;
@@ -153,6 +157,72 @@ function bareCrOrLfIn(buf: Buffer, start: number): boolean {
 }
 
 const invalid = (reason: string): Invalid => ({ kind: 'invalid', reason });
+
+/**
+ * A head that arrives in pieces (a slow peer, or one trickling on purpose), gathered in a buffer that
+ * doubles as it fills and searched for its end only where new bytes came, so that each byte is
+ * copied and looked at about once: gathering and parsing all of it again for every piece would cost
+ * time in the square of its length. What follows a parsed head (a body, the next request) stays.
+ */
+export class HeadGatherer {
+  /** Bytes gathered and not taken yet. */
+  bytes: Buffer | undefined;
+  /** Where the last look() began: the new bytes of that look, and the 3 before them. */
+  lookedFrom = 0;
+  private store: Buffer | undefined;
+  private searched = 0;
+
+  append(chunk: Buffer): void {
+    const had = this.bytes;
+    if (!had) {
+      this.bytes = chunk;
+      return;
+    }
+    const length = had.length + chunk.length;
+    let store = this.store;
+    if (
+      !store ||
+      had.buffer !== store.buffer ||
+      had.byteOffset !== store.byteOffset ||
+      store.length < length
+    ) {
+      store = Buffer.allocUnsafe(Math.max(length * 2, 1024));
+      had.copy(store);
+      this.store = store;
+    }
+    chunk.copy(store, had.length);
+    this.bytes = store.subarray(0, length);
+  }
+
+  /**
+   * Looks at what came since the last look: 'end' when the gathered bytes hold the blank line that
+   * ends a head (a CRLF CRLF across two reads included) or are over `maxBytes` (parse them now), 'bare'
+   * when the new bytes hold a bare CR or LF (refuse now: a peer that ends lines with LF alone never
+   * sends the blank line), else 'more'.
+   */
+  look(maxBytes: number): 'end' | 'bare' | 'more' {
+    const buf = this.bytes;
+    if (!buf) return 'more';
+    const from = Math.max(0, this.searched - 3);
+    this.lookedFrom = from;
+    this.searched = buf.length;
+    if (buf.indexOf(CRLF_CRLF, from) >= 0 || buf.length > maxBytes) return 'end';
+    return bareCrOrLfIn(buf, from) ? 'bare' : 'more';
+  }
+
+  /** Takes the first `end` bytes (all by default), leaving the rest gathered; returns what was taken. */
+  take(end?: number): Buffer {
+    const buf = this.bytes ?? EMPTY;
+    const cut = end ?? buf.length;
+    const rest = buf.subarray(cut);
+    this.bytes = rest.length > 0 ? rest : undefined;
+    this.store = undefined;
+    this.searched = 0;
+    return buf.subarray(0, cut);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
 
 /** The values of every header named `lowerName` (compared case-insensitively), in order. */
 export function headerValues(headers: string[], lowerName: string): string[] {

@@ -190,8 +190,13 @@ export function createArcProxy(options: ArcProxyOptions): ArcProxy {
   // Our own accept loop: loopback check and connection limit before a byte is read.
   const tcpServer = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     socket.on('error', () => socket.destroy());
-    if (!isLoopbackHost(socket.remoteAddress ?? '')) {
-      refuseRaw(socket, new AgentError('ARCPROXY_NOT_LOOPBACK', String(socket.remoteAddress)));
+    const peer = socket.remoteAddress;
+    if (peer === undefined) {
+      socket.destroy(); // reset before it was accepted: nobody to answer
+      return;
+    }
+    if (!isLoopbackHost(peer)) {
+      refuseRaw(socket, new AgentError('ARCPROXY_NOT_LOOPBACK', peer));
       return;
     }
     if (sockets.size >= limits.maxConnections) {

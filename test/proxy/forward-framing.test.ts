@@ -264,6 +264,48 @@ describe('framing of forwarded messages', () => {
     await o.close();
   });
 
+  it('reads an answer head that arrives a few bytes at a time, its end split across reads', async () => {
+    const head = 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Slow: yes\r\nContent-Length: 5\r\n\r\n';
+    // 5-byte pieces: the head is 77 bytes, so the last two split its final CRLF CRLF; the body after a pause.
+    const pieces = head.match(/[\s\S]{1,5}/g)!;
+    expect(pieces.at(-1)).toBe('\r\n');
+    const o = await rawOrigin((socket) => {
+      let i = 0;
+      const next = () => {
+        if (i < pieces.length) {
+          socket.write(pieces[i++]!);
+          setTimeout(next, 2);
+        } else {
+          setTimeout(() => socket.write('hello'), 20);
+        }
+      };
+      next();
+    });
+    const dest = `127.0.0.1:${o.port}`;
+    const raw = await rawExchange(
+      p.port,
+      `GET http://${dest}/ HTTP/1.1\r\nHost: ${dest}\r\nConnection: close\r\n\r\n`,
+    );
+    expect(raw).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(raw).toMatch(/\r\nx-slow: yes\r\n/i);
+    expect(raw.endsWith('\r\n\r\nhello')).toBe(true);
+    await o.close();
+  });
+
+  it('refuses an answer head with a bare LF as soon as it comes, not after the answer timeout', async () => {
+    // The blank line never comes: only the bare LF can end the wait early.
+    const o = await rawOrigin((socket) => socket.write('HTTP/1.1 200 OK\r\nX-Bad: yes\nX-More'));
+    const dest = `127.0.0.1:${o.port}`;
+    const raw = await rawExchange(
+      p.port,
+      `GET http://${dest}/ HTTP/1.1\r\nHost: ${dest}\r\nConnection: close\r\n\r\n`,
+    );
+    expect(raw).toMatch(/^HTTP\/1\.1 502 /);
+    expect(raw).toMatch(/x-arc-proxy-error: ARCPROXY_UPSTREAM_RESET/i);
+    expect(raw).toContain('bare CR or LF');
+    await o.close();
+  });
+
   it('refuses a request that comes back to it through its own enterprise proxy setting, instead of going round', async () => {
     // proxy.url naming the Arc Proxy itself, as an HTTP_PROXY meant for its clients would.
     const looping = await startProxy();
