@@ -49,6 +49,10 @@ afterAll(async () => {
 const entry = (destination: string) =>
   p.proxy.meter.snapshot().entries.find((e) => e.destination === destination && e.client === 'framing');
 
+/** A GET of http://<dest>/ through `port` on a connection of its own, and all that came back. */
+const getVia = (port: number, dest: string) =>
+  rawExchange(port, `GET http://${dest}/ HTTP/1.1\r\nHost: ${dest}\r\nConnection: close\r\n\r\n`);
+
 /** A raw origin on loopback: `answer` gets each connection and the bytes of its requests. */
 async function rawOrigin(answer: (socket: net.Socket, request: string, nth: number) => void) {
   const sockets = new Set<net.Socket>();
@@ -247,8 +251,7 @@ describe('framing of forwarded messages', () => {
       }
     });
     const dest = `127.0.0.1:${o.port}`;
-    const get = () =>
-      rawExchange(p.port, `GET http://${dest}/ HTTP/1.1\r\nHost: ${dest}\r\nConnection: close\r\n\r\n`);
+    const get = () => getVia(p.port, dest);
     expect(await get()).toMatch(/^HTTP\/1\.1 200 OK[\s\S]*\r\n\r\nok$/);
     expect(await get()).toMatch(/^HTTP\/1\.1 200 OK[\s\S]*\r\n\r\nok$/);
     expect(connections).toBe(2);
@@ -282,10 +285,7 @@ describe('framing of forwarded messages', () => {
       next();
     });
     const dest = `127.0.0.1:${o.port}`;
-    const raw = await rawExchange(
-      p.port,
-      `GET http://${dest}/ HTTP/1.1\r\nHost: ${dest}\r\nConnection: close\r\n\r\n`,
-    );
+    const raw = await getVia(p.port, dest);
     expect(raw).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
     expect(raw).toMatch(/\r\nx-slow: yes\r\n/i);
     expect(raw.endsWith('\r\n\r\nhello')).toBe(true);
@@ -296,10 +296,7 @@ describe('framing of forwarded messages', () => {
     // The blank line never comes: only the bare LF can end the wait early.
     const o = await rawOrigin((socket) => socket.write('HTTP/1.1 200 OK\r\nX-Bad: yes\nX-More'));
     const dest = `127.0.0.1:${o.port}`;
-    const raw = await rawExchange(
-      p.port,
-      `GET http://${dest}/ HTTP/1.1\r\nHost: ${dest}\r\nConnection: close\r\n\r\n`,
-    );
+    const raw = await getVia(p.port, dest);
     expect(raw).toMatch(/^HTTP\/1\.1 502 /);
     expect(raw).toMatch(/x-arc-proxy-error: ARCPROXY_UPSTREAM_RESET/i);
     expect(raw).toContain('bare CR or LF');
@@ -312,10 +309,7 @@ describe('framing of forwarded messages', () => {
     try {
       looping.proxy.setConfig({ ...defaultConfig(), 'proxy.url': looping.url });
       const dest = 'example.com';
-      const raw = await rawExchange(
-        looping.port,
-        `GET http://${dest}/ HTTP/1.1\r\nHost: ${dest}\r\nConnection: close\r\n\r\n`,
-      );
+      const raw = await getVia(looping.port, dest);
       // The second pass refuses it, and the first passes that answer on as its enterprise proxy's.
       expect(raw).toMatch(/^HTTP\/1\.1 400 /);
       expect(raw).toMatch(/x-arc-proxy-error: ARCPROXY_BAD_REQUEST/i);
