@@ -311,7 +311,7 @@ class ForwardExchange implements PooledExchange, Timed, BodySink {
     this.answerHead.append(chunk);
     if (this.answerHead.look(this.deps.maxHeaderBytes) === 'more') return;
     const parsed = parseResponseHead(this.answerHead.bytes!, this.deps.maxHeaderBytes);
-    if (parsed.kind === 'incomplete') return; // not after look(): kept for the types
+    if (parsed.kind === 'incomplete') return; // never after look() said 'end' or 'bare'
     const buf = this.answerHead.take();
     if (parsed.kind !== 'head') {
       const why = parsed.kind === 'too-large' ? 'an answer head over the size limit' : parsed.reason;
