@@ -16,10 +16,11 @@
 //      reads each realm file) and their secrets handed to the load, which sends each once with
 //      `Authorization: Basic <secret>` (200 from the cache; HIMDS redeems the secret and retires
 //      its file) until they are used up or DURATION has passed. The bare app gets the same number
-//      of requests with its fixed secret. The rate is 200s over the time from the first request to
+//      of requests, each with its own random secret (it accepts any). The rate is 200s over the time from the first request to
 //      the last answer, taken inside wrk (LuaJIT's ffi clock), as wrk's own figure counts the whole
 //      DURATION even when the secrets ran out earlier.
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -212,12 +213,14 @@ async function tokenFlow(port: number, script: string, seconds: number) {
   return { rate: ok / secs, p99Ms: r.p99Ms, note, count: ok };
 }
 
-/** Secrets for one cached-token run: HIMDS's from `count` fresh challenges, the bare app's fixed one. */
+/** Secrets for one cached-token run: HIMDS's from `count` fresh challenges, the bare app's random. */
 async function issueSecrets(svc: Service, work: string, count: number, seconds: number): Promise<string> {
   const secrets = join(work, `secrets-${svc.name}.txt`);
   if (svc.name === 'bare') {
-    const secret = await readFile(join(work, 'bare.key'), 'utf8');
-    await writeFile(secrets, `${secret}\n`.repeat(count));
+    // Distinct secrets, like HIMDS's: wrk's LuaJIT keeps one copy of equal strings, so one secret
+    // repeated would make the bare app's load lighter on the client's side than HIMDS's.
+    const lines = Array.from({ length: count }, () => randomBytes(32).toString('hex'));
+    await writeFile(secrets, `${lines.join('\n')}\n`);
     return secrets;
   }
   const script = join(work, 'challenges.lua');

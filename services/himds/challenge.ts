@@ -102,14 +102,22 @@ export function createChallengeStore(opts: ChallengeStoreOptions): ChallengeStor
 
   const files = createKeyFiles({ dir, gid: opts.gid, log, now });
 
+  // Challenges are kept in the order they were issued, which is the order they expire in (one
+  // time-to-live for all), so a sweep stops at the first one still valid: it costs what it removes,
+  // not what is outstanding. (Should the clock step back, a few expire a sweep late; redeem checks
+  // the time itself.) Other files in the folder (another HIMDS's, a crashed one's) are looked for
+  // once per time-to-live: none can go stale sooner, and the folder may hold thousands of names.
+  let staleScanAt = 0;
   const sweep = async () => {
     const at = now().getTime();
     for (const [key, entry] of entries) {
-      if (entry.expiresAt > at) continue;
+      if (entry.expiresAt > at) break;
       entries.delete(key);
       files.remove(entry.file);
     }
     files.prune(ttlMs / 2);
+    if (at - staleScanAt < ttlMs && at >= staleScanAt) return;
+    staleScanAt = at;
     await removeStaleKeyFiles(dir, ttlMs, now(), log, files.owns);
   };
 
@@ -121,6 +129,7 @@ export function createChallengeStore(opts: ChallengeStoreOptions): ChallengeStor
     async start() {
       await files.prepare();
       await removeStaleKeyFiles(dir, ttlMs, now(), log);
+      staleScanAt = now().getTime();
       sweeper = setInterval(() => void sweep(), Math.max(1_000, Math.min(ttlMs / 2, 10_000)));
       sweeper.unref();
     },

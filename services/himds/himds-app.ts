@@ -4,14 +4,14 @@
 // `Metadata: true` and must not have come through a proxy (request-headers.ts).
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Static } from 'typebox';
-import { AgentError, type HomeLayout, type Logger } from '../../core/index.ts';
+import { AgentError, type AgentState, type HomeLayout, type Logger } from '../../core/index.ts';
 import { checkApiVersion } from './api-version.ts';
 import { checkRequestHeaders } from './request-headers.ts';
 import { basicCredentials, createChallengeStore, realmHeader } from './challenge.ts';
 import { errorBody, himdsError } from './error-body.ts';
-import { identityNotFound, matchSelector, selectorOf, type KnownIdentity } from './identity-selector.ts';
+import { identityNotFound, matchSelector, selectorOf, type Selector } from './identity-selector.ts';
 import { createInstanceSource } from './instance-source.ts';
-import { createStateReader, requireConnected } from './machine-state.ts';
+import { createStateReader, requireConnected, type MachineStatus } from './machine-state.ts';
 import type { MachineMetadata } from './metadata.ts';
 import { createJsonMemo, JSON_TYPE } from './json-memo.ts';
 import {
@@ -79,7 +79,13 @@ export function buildHimdsApp(opts: HimdsAppOptions): FastifyInstance {
   const learned: { clientId?: string | undefined; objectId?: string | undefined } = {};
   let challenges: ReturnType<typeof createChallengeStore> | undefined;
 
-  const app = Fastify({ logger: false, return503OnClosing: true });
+  // maxLength counts UTF-16 units (`unicode: false`): the limits are bounds on size, and counting code
+  // points walks every query value of every request.
+  const app = Fastify({
+    logger: false,
+    return503OnClosing: true,
+    ajv: { customOptions: { unicode: false } },
+  });
   // The JSON of each answer, made once: by the routes' own serializers (so the bytes are what they
   // would be), kept for as long as the document or the token and its second stay the same.
   const tokenJson = createJsonMemo<UpstreamToken>();
@@ -137,7 +143,7 @@ export function buildHimdsApp(opts: HimdsAppOptions): FastifyInstance {
   );
 
   function sendMemo(reply: FastifyReply, doc: object) {
-    const json = metadataJson(doc, '', () => serialize200(reply, doc));
+    const json = metadataJson(doc, 0, '', () => serialize200(reply, doc));
     return reply.type(JSON_TYPE).send(json);
   }
 
@@ -154,55 +160,86 @@ export function buildHimdsApp(opts: HimdsAppOptions): FastifyInstance {
     return requireConnected(status);
   }
 
+  // The token route answers a request whose secret is good and whose token is cached within the
+  // step of the event loop it arrived in: no promise is made on that path (it is every request but
+  // one per second and per token refresh). Anything that has to wait (the state file read, a
+  // challenge's file, a token from the cloud) goes on in a promise, which fastify awaits.
   app.get<{ Querystring: TokenQueryT }>(
     TOKEN_PATH,
     {
       schema: { querystring: TokenQuery, response: { 200: TokenAnswer, ...errorResponses } },
       onRequest: checkHeaders,
     },
-    async (request, reply) => {
+    (request, reply) => {
       const query = request.query;
       refuse(checkApiVersion(query['api-version']));
-      const resource = query.resource;
-      if (!resource) throw new AgentError('HIMDS_BAD_REQUEST', 'the resource parameter is required');
-      const selector = selectorOf(query);
-      const state = requireConnected(await machine.status());
-      const known: KnownIdentity = { resourceId: state.resourceId, ...learned };
-      if (selector && matchSelector(selector, known) === 'mismatch') throw identityNotFound(selector);
-
-      const secret = basicCredentials(request.headers.authorization);
-      if (secret === undefined || !challenges!.redeem(secret))
-        return challenge(reply, secret === undefined ? 'HIMDS_CHALLENGE' : 'HIMDS_CHALLENGE_FAILED');
-
-      const bypassCache = query.bypass_cache?.toLowerCase() === 'true';
-      const { token, cached } = await tokens.get({ resource, state, bypassCache });
-      learned.clientId = token.clientId ?? learned.clientId;
-      learned.objectId = token.objectId ?? learned.objectId;
-      if (selector && matchSelector(selector, { ...known, ...learned }) !== 'match')
-        throw identityNotFound(selector);
-      log.debug({ resource, cached, apiVersion: query['api-version'] }, 'token served');
-      const at = seconds();
-      const key = selector
-        ? `${at}\n${resource}\n${selector.param}\n${selector.value}`
-        : `${at}\n${resource}`;
-      const json = tokenJson(token, key, () =>
-        serialize200(reply, tokenAnswer(token, resource, at, selector)),
-      );
-      return reply.type(JSON_TYPE).send(json);
+      if (!query.resource) throw new AgentError('HIMDS_BAD_REQUEST', 'the resource parameter is required');
+      const ask: TokenAsk = { query, resource: query.resource, selector: selectorOf(query), reply };
+      const status = machine.peek();
+      return status ? answerToken(ask, status) : machine.status().then((s) => answerToken(ask, s));
     },
   );
+
+  interface TokenAsk {
+    query: TokenQueryT;
+    resource: string;
+    selector: Selector | undefined;
+    reply: FastifyReply;
+  }
+
+  /** The rest of a token request once the machine's status is known; a promise when it has to wait. */
+  function answerToken(ask: TokenAsk, status: MachineStatus): Promise<void> | undefined {
+    const { query, resource, selector, reply } = ask;
+    const state = requireConnected(status);
+    if (selector && matchSelector(selector, { resourceId: state.resourceId, ...learned }) === 'mismatch')
+      throw identityNotFound(selector);
+
+    const secret = basicCredentials(reply.request.headers.authorization);
+    if (secret === undefined || !challenges!.redeem(secret))
+      return challenge(reply, secret === undefined ? 'HIMDS_CHALLENGE' : 'HIMDS_CHALLENGE_FAILED');
+
+    const bypassCache = query.bypass_cache?.toLowerCase() === 'true';
+    const cached = bypassCache ? undefined : tokens.peek({ resource, state });
+    if (cached) return sendToken(ask, state, cached, true);
+    return tokens
+      .get({ resource, state, bypassCache })
+      .then(({ token, cached }) => sendToken(ask, state, token, cached));
+  }
+
+  function sendToken(
+    { query, resource, selector, reply }: TokenAsk,
+    state: AgentState,
+    token: UpstreamToken,
+    cached: boolean,
+  ): undefined {
+    learned.clientId = token.clientId ?? learned.clientId;
+    learned.objectId = token.objectId ?? learned.objectId;
+    if (selector && matchSelector(selector, { resourceId: state.resourceId, ...learned }) !== 'match')
+      throw identityNotFound(selector);
+    log.debug({ resource, cached, apiVersion: query['api-version'] }, 'token served');
+    const at = seconds();
+    const key = selector ? `${resource}\n${selector.param}\n${selector.value}` : resource;
+    const json = tokenJson(token, at, key, () =>
+      serialize200(reply, tokenAnswer(token, resource, at, selector)),
+    );
+    reply.type(JSON_TYPE).send(json);
+    return undefined;
+  }
 
   /**
    * 401 with a new challenge (RFC 9110 section 11.6.1: a 401 carries WWW-Authenticate). The header
    * is spelled `Www-Authenticate`, as the real HIMDS (Go) spells it: field scripts find it with a
    * case-sensitive `grep Www-Authenticate`, and Python's requests keeps the spelling in items().
    */
-  async function challenge(reply: FastifyReply, code: 'HIMDS_CHALLENGE' | 'HIMDS_CHALLENGE_FAILED') {
+  async function challenge(
+    reply: FastifyReply,
+    code: 'HIMDS_CHALLENGE' | 'HIMDS_CHALLENGE_FAILED',
+  ): Promise<void> {
     const path = await challenges!.issue();
     if (code === 'HIMDS_CHALLENGE_FAILED') log.info('a token request sent a wrong, used or expired secret');
     log.debug({ path }, 'challenge issued');
     reply.raw.setHeader('Www-Authenticate', realmHeader(path));
-    return reply.code(401).type(JSON_TYPE).send(CHALLENGE_BODY[code]);
+    reply.code(401).type(JSON_TYPE).send(CHALLENGE_BODY[code]);
   }
 
   return app;

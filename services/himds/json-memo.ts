@@ -7,19 +7,24 @@
 export const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
- * The JSON answer for `value` asked as `key`, made by `serialize` the first time. One key is kept
- * per value (the latest), so a value asked for in two ways alternately is serialized each time:
- * slower, never wrong.
+ * The JSON answer for `value` asked as `key` in second `second` (0 for an answer that does not
+ * change with time), made by `serialize` the first time. One answer is kept per value (the latest),
+ * so a value asked for in two ways alternately is serialized each time: slower, never wrong.
  */
-export type JsonMemo<V extends object> = (value: V, key: string, serialize: () => string) => string;
+export type JsonMemo<V extends object> = (
+  value: V,
+  second: number,
+  key: string,
+  serialize: () => string,
+) => string;
 
 export function createJsonMemo<V extends object>(): JsonMemo<V> {
-  const memo = new WeakMap<V, { key: string; json: string }>();
-  return (value, key, serialize) => {
+  const memo = new WeakMap<V, { second: number; key: string; json: string }>();
+  return (value, second, key, serialize) => {
     const hit = memo.get(value);
-    if (hit !== undefined && hit.key === key) return hit.json;
+    if (hit !== undefined && hit.second === second && hit.key === key) return hit.json;
     const json = serialize();
-    memo.set(value, { key, json });
+    memo.set(value, { second, key, json });
     return json;
   };
 }

@@ -42,29 +42,46 @@ export function requireConnected(status: MachineStatus): AgentState {
 
 export interface StateReader {
   status(): Promise<MachineStatus>;
+  /** The status at once when a fresh read has finished (every request but one a second), else undefined. */
+  peek(): MachineStatus | undefined;
 }
 
 /** Reads agentconfig.json at `path`, at most once per `maxAgeMs`; concurrent callers share a read. */
 export function createStateReader(opts: { path: string; now?: () => Date; maxAgeMs?: number }): StateReader {
   const now = opts.now ?? (() => new Date());
   const maxAgeMs = opts.maxAgeMs ?? 1_000;
-  let cached: { at: number; state: Promise<AgentState | undefined> } | undefined;
+  interface Read {
+    at: number;
+    state: Promise<AgentState | undefined>;
+    /** What the read gave, once it has finished. */
+    done?: { state: AgentState | undefined } | { error: Error };
+  }
+  let cached: Read | undefined;
+
+  const fresh = (at: number) => cached !== undefined && at - cached.at < maxAgeMs && at >= cached.at;
+  const decide = (done: NonNullable<Read['done']>, date: Date): MachineStatus =>
+    'error' in done
+      ? { kind: 'not-connected', reason: `the connection state cannot be read: ${done.error.message}` }
+      : machineStatus(done.state, date);
+
   return {
     async status() {
       const at = now().getTime();
-      if (!cached || at - cached.at >= maxAgeMs || at < cached.at) {
-        const state = readAgentState(opts.path);
-        state.catch(() => {}); // handled below, by every caller that awaits it
-        cached = { at, state };
+      if (!fresh(at)) {
+        const read: Read = { at, state: readAgentState(opts.path) };
+        read.state.then(
+          (state) => (read.done = { state }),
+          (err: Error) => (read.done = { error: err }),
+        );
+        cached = read;
       }
-      try {
-        return machineStatus(await cached.state, now());
-      } catch (err) {
-        return {
-          kind: 'not-connected',
-          reason: `the connection state cannot be read: ${(err as Error).message}`,
-        };
-      }
+      const read = cached!;
+      await read.state.catch(() => {}); // the outcome is in read.done from here on
+      return decide(read.done!, now());
+    },
+    peek() {
+      const date = now();
+      return fresh(date.getTime()) && cached!.done ? decide(cached!.done, date) : undefined;
     },
   };
 }

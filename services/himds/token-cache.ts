@@ -40,6 +40,8 @@ export function tokenSourceError(err: unknown): AgentError {
 export interface TokenCache {
   /** A token with at least 5 minutes left; `bypassCache` always asks the source. */
   get(request: TokenRequest & { bypassCache?: boolean }): Promise<{ token: UpstreamToken; cached: boolean }>;
+  /** The cached token at once when it can be served as it is (no refresh due), else undefined. */
+  peek(request: TokenRequest): UpstreamToken | undefined;
   readonly size: number;
 }
 
@@ -50,6 +52,7 @@ export function createTokenCache(opts: { source: TokenSource; log: Logger; now?:
   const entries = new Map<string, Entry>();
   const inflight = new Map<string, Promise<UpstreamToken>>();
 
+  const keyOf = (request: TokenRequest) => `${request.state.resourceId}\n${request.resource}`;
   const fetch = (key: string, request: TokenRequest): Promise<UpstreamToken> => {
     let pending = inflight.get(key);
     if (!pending) {
@@ -81,8 +84,12 @@ export function createTokenCache(opts: { source: TokenSource; log: Logger; now?:
     get size() {
       return entries.size;
     },
+    peek(request) {
+      const entry = entries.get(keyOf(request));
+      return cacheDecision(entry, seconds()) === 'use' ? entry!.token : undefined;
+    },
     async get(request) {
-      const key = `${request.state.resourceId}\n${request.resource}`;
+      const key = keyOf(request);
       const entry = entries.get(key);
       const decision = request.bypassCache ? 'fetch' : cacheDecision(entry, seconds());
       if (decision === 'fetch') return { token: await fetch(key, request), cached: false };

@@ -142,6 +142,15 @@ describe('the key-file challenge', () => {
     expect(existsSync(other)).toBe(true);
   });
 
+  it('removes, while running, a file another HIMDS left once it is older than the time to live', async () => {
+    const started = await startTestHimds({ challengeTtlMs: 1_000 });
+    himds = started.himds;
+    const foreign = join(started.home.tokens, '3b7c9a3e-1d2f-4e5a-8b6c-7d8e9f0a1b2c.key');
+    await writeFile(foreign, 'x');
+    const own = realmPath(await ask(himds)); // open, and then unanswered: removed at its expiry
+    await eventually(() => !existsSync(foreign) && !existsSync(own), 8_000);
+  });
+
   it('removes the files of unanswered challenges when it stops', async () => {
     const started = await startTestHimds();
     const path = realmPath(await ask(started.himds));
