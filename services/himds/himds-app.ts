@@ -79,13 +79,7 @@ export function buildHimdsApp(opts: HimdsAppOptions): FastifyInstance {
   const learned: { clientId?: string | undefined; objectId?: string | undefined } = {};
   let challenges: ReturnType<typeof createChallengeStore> | undefined;
 
-  // maxLength counts UTF-16 units (`unicode: false`): the limits are bounds on size, and counting code
-  // points walks every query value of every request.
-  const app = Fastify({
-    logger: false,
-    return503OnClosing: true,
-    ajv: { customOptions: { unicode: false } },
-  });
+  const app = Fastify({ logger: false, return503OnClosing: true });
   // The JSON of each answer, made once: by the routes' own serializers (so the bytes are what they
   // would be), kept for as long as the document or the token and its second stay the same.
   const tokenJson = createJsonMemo<UpstreamToken>();
