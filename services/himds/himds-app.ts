@@ -12,6 +12,7 @@ import { errorBody, himdsError } from './error-body.ts';
 import { identityNotFound, matchSelector, selectorOf, type Selector } from './identity-selector.ts';
 import { createInstanceSource } from './instance-source.ts';
 import { createStateReader, requireConnected, type MachineStatus } from './machine-state.ts';
+import type { Instance } from './instance-metadata.ts';
 import type { MachineMetadata } from './metadata.ts';
 import { createJsonMemo, JSON_TYPE } from './json-memo.ts';
 import {
@@ -117,14 +118,25 @@ export function buildHimdsApp(opts: HimdsAppOptions): FastifyInstance {
       .send(errorBody(new AgentError('HIMDS_NOT_FOUND', `${request.method} ${request.url.split('?')[0]}`))),
   );
 
+  // As the token route: a document already built for the current state is sent at once.
+  const metadataRoute =
+    (pick: (doc: Instance) => object) =>
+    (request: FastifyRequest<{ Querystring: MetadataQueryT }>, reply: FastifyReply) => {
+      checkMetadataQuery(request.query);
+      const status = machine.peek();
+      const doc = status && instance.peek(metadataState(status));
+      if (doc) return sendMemo(reply, pick(doc));
+      return (status ? Promise.resolve(status) : machine.status())
+        .then((s) => instance.instance(metadataState(s)))
+        .then((d) => sendMemo(reply, pick(d)));
+    };
   app.get<{ Querystring: MetadataQueryT }>(
     '/metadata/instance',
     {
       schema: { querystring: MetadataQuery, response: { 200: InstanceSchema, ...errorResponses } },
       onRequest: checkHeaders,
     },
-    async (request, reply) =>
-      sendMemo(reply, await instance.instance(await connectedForMetadata(request.query))),
+    metadataRoute((doc) => doc),
   );
   app.get<{ Querystring: MetadataQueryT }>(
     '/metadata/instance/compute',
@@ -132,26 +144,27 @@ export function buildHimdsApp(opts: HimdsAppOptions): FastifyInstance {
       schema: { querystring: MetadataQuery, response: { 200: ComputeSchema, ...errorResponses } },
       onRequest: checkHeaders,
     },
-    async (request, reply) =>
-      sendMemo(reply, await instance.compute(await connectedForMetadata(request.query))),
+    metadataRoute((doc) => doc.compute),
   );
 
-  function sendMemo(reply: FastifyReply, doc: object) {
+  function sendMemo(reply: FastifyReply, doc: object): undefined {
     const json = metadataJson(doc, 0, '', () => serialize200(reply, doc));
-    return reply.type(JSON_TYPE).send(json);
+    reply.type(JSON_TYPE).send(json);
+    return undefined;
   }
 
-  /** Metadata needs a connected machine, not a valid identity: an expired one still has its metadata. */
-  async function connectedForMetadata(query: MetadataQueryT) {
+  function checkMetadataQuery(query: MetadataQueryT): void {
     refuse(checkApiVersion(query['api-version']));
     if (query.format !== undefined && query.format !== 'json')
       throw new AgentError(
         'HIMDS_BAD_REQUEST',
         `format=${query.format.slice(0, 20)}: only json is offered here`,
       );
-    const status = await machine.status();
-    if (status.kind === 'expired') return status.state;
-    return requireConnected(status);
+  }
+
+  /** Metadata needs a connected machine, not a valid identity: an expired one still has its metadata. */
+  function metadataState(status: MachineStatus): AgentState {
+    return status.kind === 'expired' ? status.state : requireConnected(status);
   }
 
   // The token route answers a request whose secret is good and whose token is cached within the

@@ -22,3 +22,4 @@ export {
   type Instance,
 } from './instance-metadata.ts';
 export { machineStatus, type MachineStatus } from './machine-state.ts';
+export { createInstanceSource, type InstanceSource } from './instance-source.ts';

@@ -10,6 +10,8 @@ export const METADATA_MAX_AGE_MS = 5 * 60_000;
 export interface InstanceSource {
   compute(state: AgentState): Promise<Compute>;
   instance(state: AgentState): Promise<Instance>;
+  /** The document at once when the last one built is still current for `state`, else undefined. */
+  peek(state: AgentState): Instance | undefined;
 }
 
 export function createInstanceSource(
@@ -18,18 +20,26 @@ export function createInstanceSource(
   const collect = opts.collect ?? collectMetadata;
   const maxAgeMs = opts.maxAgeMs ?? METADATA_MAX_AGE_MS;
   const now = opts.now ?? (() => new Date());
-  let facts: { at: number; value: Promise<MachineMetadata> } | undefined;
+  /** The facts being served, since `at`; `settled` once `value` has resolved. */
+  let facts: { at: number; value: Promise<MachineMetadata>; settled?: MachineMetadata } | undefined;
+  const settle = (entry: NonNullable<typeof facts>) =>
+    entry.value.then(
+      (value) => (entry.settled = value),
+      () => {},
+    );
   const cloudNames = new Map<string, Promise<string>>();
 
   const machine = async (): Promise<MachineMetadata> => {
     const at = now().getTime();
-    if (!facts) facts = { at, value: collect() };
-    else if (at - facts.at >= maxAgeMs) {
+    if (!facts) {
+      facts = { at, value: collect() };
+      void settle(facts);
+    } else if (at - facts.at >= maxAgeMs) {
       // Serve what we have while the new facts are read; keep the old ones if that fails.
       const previous = facts.value;
       const next = collect().catch(() => previous);
-      facts = { at, value: previous };
-      void next.then((value) => (facts = { at, value: Promise.resolve(value) }));
+      facts = { at, value: previous, ...(facts.settled ? { settled: facts.settled } : {}) };
+      void next.then((value) => (facts = { at, value: Promise.resolve(value), settled: value }));
     }
     return facts.value.catch((err: unknown) => {
       facts = undefined; // the first read failed: try again next time
@@ -62,5 +72,10 @@ export function createInstanceSource(
   return {
     compute: async (state) => (await build(state)).compute,
     instance: build,
+    peek(state) {
+      const current =
+        last?.state === state && facts?.settled === last.facts && now().getTime() - facts.at < maxAgeMs;
+      return current ? last!.doc : undefined;
+    },
   };
 }

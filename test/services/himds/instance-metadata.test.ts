@@ -1,8 +1,13 @@
 // GET /metadata/instance and /metadata/instance/compute: the IMDS subset of the reference (section
 // 2), filled from agentconfig.json and the OS facts, every IMDS key present.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { azEnvironmentOf, type HimdsService } from '../../../services/himds/server.ts';
-import { API, get, startTestHimds } from './world.ts';
+import {
+  azEnvironmentOf,
+  createInstanceSource,
+  type HimdsService,
+  type MachineMetadata,
+} from '../../../services/himds/server.ts';
+import { API, connect, get, machineFacts, newHome, startTestHimds } from './world.ts';
 
 let himds: HimdsService;
 beforeAll(async () => {
@@ -88,5 +93,32 @@ describe('instance metadata', () => {
     expect(azEnvironmentOf('AzureUSGovernment')).toBe('AzureUSGovernmentCloud');
     expect(azEnvironmentOf('AzureChinaCloud')).toBe('AzureChinaCloud');
     expect(azEnvironmentOf('Local')).toBe('Local');
+  });
+
+  it('hands out the document it built at once until the facts are due, and the old one while new ones are read', async () => {
+    let t = 0;
+    const reads: ((facts: MachineMetadata) => void)[] = [];
+    const collect = () => new Promise<MachineMetadata>((resolve) => reads.push(resolve));
+    const source = createInstanceSource({ collect, now: () => new Date(t), maxAgeMs: 1_000 });
+    const state = await connect(await newHome());
+    const facts = await machineFacts();
+
+    expect(source.peek(state)).toBeUndefined(); // nothing built yet
+    const building = source.instance(state);
+    reads.shift()!({ ...facts, osVersion: '24.04' });
+    const first = await building;
+    expect(source.peek(state)).toBe(first);
+    expect(source.peek({ ...state })).toBeUndefined(); // another read of agentconfig.json: built anew
+
+    t = 1_000; // the facts are due: the next request reads them, and is served the old document
+    expect(source.peek(state)).toBeUndefined();
+    expect(await source.instance(state)).toBe(first);
+    expect(source.peek(state)).toBe(first);
+    reads.shift()!({ ...facts, osVersion: '26.04' });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(source.peek(state)).toBeUndefined(); // new facts: not the old document any more
+    const second = await source.instance(state);
+    expect(second.compute.version).toBe('26.04');
+    expect(source.peek(state)).toBe(second);
   });
 });
