@@ -118,7 +118,7 @@ export function buildHimdsApp(opts: HimdsAppOptions): FastifyInstance {
       .send(errorBody(new AgentError('HIMDS_NOT_FOUND', `${request.method} ${request.url.split('?')[0]}`))),
   );
 
-  // As the token route: a document already built for the current state is sent at once.
+  // As in the token route below: a document already built for the current state is sent at once.
   const metadataRoute =
     (pick: (doc: Instance) => object) =>
     (request: FastifyRequest<{ Querystring: MetadataQueryT }>, reply: FastifyReply) => {
