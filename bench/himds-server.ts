@@ -1,5 +1,5 @@
 // A server for the HIMDS benchmark in its own process, printing `port N` once listening and exiting
-// when its stdin closes:
+// when its stdin closes or on SIGTERM (HIMDS stopping first, which removes its challenge files):
 //   himds DIR [TOKENS]  HIMDS itself (schemas, header checks, agentconfig.json, the key-file challenge with a
 //              file per challenge, the token cache), home DIR/home (challenges in TOKENS if given), an in-process token source that
 //              signs one 24-hour JWT (so every token request after the first is a cache hit);
@@ -19,6 +19,9 @@ import { startHimds, type TokenSource } from '../services/himds/server.ts';
 
 const [kind, dir = '', tokensDir] = process.argv.slice(2);
 const TOKEN_PATH = '/metadata/identity/oauth2/token';
+
+/** Run before exiting: HIMDS removes its challenge files, so that the next one starts on an empty folder. */
+let stop = async () => {};
 
 async function himds(): Promise<number> {
   const home = resolveHome(join(dir, 'home'), {});
@@ -59,6 +62,7 @@ async function himds(): Promise<number> {
     collectMetadata,
     ...(tokensDir ? { tokensDir } : {}),
   });
+  stop = () => service.stop();
   return service.address.port;
 }
 
@@ -89,5 +93,7 @@ if (Number.isNaN(port)) {
   process.exit(2);
 }
 process.stdout.write(`port ${port}\n`);
-process.stdin.on('close', () => process.exit(0));
+const exit = () => void stop().finally(() => process.exit(0));
+process.stdin.on('close', exit);
+process.on('SIGTERM', exit);
 process.stdin.resume();

@@ -2,8 +2,9 @@
 // in their own processes, measured in the same run with wrk at 50 connections; the report gives
 // HIMDS as a ratio of the bare app (target: at least 0.7).
 //
-// Three loads, each run REPS times for bare and HIMDS back to back (which goes first alternates);
-// each ratio is the median of the repetitions' ratios:
+// Three loads, each run REPS times for bare and HIMDS back to back (which goes first alternates),
+// both servers started anew and warmed up for each repetition; each ratio is the median of the
+// repetitions' ratios:
 //  (a) metadata: GET /metadata/instance/compute?api-version=2020-06-01 with `Metadata: true`.
 //  (b) token flow: one operation is the documented two round trips, a GET without Authorization
 //      (401, a new key file written by HIMDS, its path in Www-Authenticate), the key file read by the
@@ -317,11 +318,10 @@ async function main(): Promise<void> {
         /^port (\d+)$/m,
         { cwd: ROOT },
       );
-    const himds = await start('himds');
-    services.push(himds);
-    await captureBodies(himds.port, work);
-    const bare = await start('bare');
-    services.push(bare);
+    // HIMDS answers first, so that the bare app can serve the very same bodies.
+    const first = await start('himds');
+    services.push(first);
+    await captureBodies(first.port, work);
     const metaLua = join(work, 'metadata.lua');
     const flowLua = join(work, 'token-flow.lua');
     await writeFile(metaLua, metadataLua);
@@ -339,12 +339,6 @@ async function main(): Promise<void> {
       return withCpu(svc, () => cachedTokens(svc.port, script, seconds));
     };
 
-    say(`warming up (${s.warmup} s per load and server)`);
-    for (const svc of [bare, himds]) {
-      await metadata(svc.port, metaLua, s.warmup);
-      await tokenFlow(svc.port, flowLua, s.warmup);
-      await cached(svc, Math.min(s.cachedRequests, 5_000), s.warmup);
-    }
     const runs: Record<'bare' | 'himds', Record<LoadKey, Result[]>> = {
       bare: { meta: [], flow: [], cached: [] },
       himds: { meta: [], flow: [], cached: [] },
@@ -358,6 +352,22 @@ async function main(): Promise<void> {
       ['cached', 'cached token', (svc) => cached(svc, s.cachedRequests, s.seconds)],
     ];
     for (let rep = 1; rep <= s.reps; rep++) {
+      // Both servers start anew for each repetition: how fast a node process runs a hot path depends
+      // on what its JIT made of the first calls (one HIMDS start here spent ~1% of its time in V8's
+      // runtime building process.nextTick's objects, the next none), so one process for the whole
+      // run would stand for one draw of that.
+      // HIMDS removes its challenge files as it stops: tens of thousands of them, a few seconds.
+      for (const svc of services.splice(0)) await stopService(svc, 60_000);
+      const bare = await start('bare');
+      services.push(bare);
+      const himds = await start('himds');
+      services.push(himds);
+      say(`run ${rep}/${s.reps}: servers started; warming up (${s.warmup} s per load and server)`);
+      for (const svc of [bare, himds]) {
+        await metadata(svc.port, metaLua, s.warmup);
+        await tokenFlow(svc.port, flowLua, s.warmup);
+        await cached(svc, Math.min(s.cachedRequests, 5_000), s.warmup);
+      }
       const pair = rep % 2 ? ([bare, himds] as const) : ([himds, bare] as const);
       for (const [key, label, run] of loads) {
         say(
@@ -435,8 +445,9 @@ function report(
   return [
     '',
     `HIMDS vs a bare fastify route answering the same JSON: wrk -t1 -c${CONNECTIONS}, ${s.seconds} s per run,`,
-    `${s.reps} runs each (median, then each run), each server in its own process; per load, bare and HIMDS`,
-    "back to back, which goes first alternating. A ratio is the median of the repetitions' ratios.",
+    `${s.reps} runs each (median, then each run), each server in its own process, started anew for each`,
+    'repetition; per load, bare and HIMDS back to back, which goes first alternating. A ratio is the',
+    "median of the repetitions' ratios.",
     `HIMDS's challenge files: ${s.tokensDir ?? 'its home folder under the system temporary folder'}.`,
     'Token flow: one operation = GET without Authorization (401 + key file), client reads the file,',
     'GET with Authorization: Basic <contents> (200); HIMDS writes a fresh single-use key file per',
