@@ -16,6 +16,7 @@ import { resolve } from 'node:path';
 import { AgentError, nodeCrypto, type Logger } from '../../core/index.ts';
 import { createKeyFiles, type KeyFile } from './key-files.ts';
 import { removeStaleKeyFiles } from './tokens-dir.ts';
+import { msClock } from './clock.ts';
 
 export const DEFAULT_CHALLENGE_TTL_MS = 60_000;
 export const DEFAULT_MAX_OUTSTANDING = 4096;
@@ -91,6 +92,7 @@ export function createChallengeStore(opts: ChallengeStoreOptions): ChallengeStor
   const ttlMs = opts.ttlMs ?? DEFAULT_CHALLENGE_TTL_MS;
   const maxOutstanding = opts.maxOutstanding ?? DEFAULT_MAX_OUTSTANDING;
   const now = opts.now ?? (() => new Date());
+  const nowMs = msClock(opts.now);
   const entries = new Map<string, Outstanding>();
   let sweeper: NodeJS.Timeout | undefined;
 
@@ -100,7 +102,7 @@ export function createChallengeStore(opts: ChallengeStoreOptions): ChallengeStor
       `tokens folder ${dir}: clients cannot read a path with '=' or spaces`,
     );
 
-  const files = createKeyFiles({ dir, gid: opts.gid, log, now });
+  const files = createKeyFiles({ dir, gid: opts.gid, log, now: nowMs });
 
   // Challenges are kept in the order they were issued, which is the order they expire in (one
   // time-to-live for all), so a sweep stops at the first one still valid: it costs what it removes,
@@ -109,7 +111,7 @@ export function createChallengeStore(opts: ChallengeStoreOptions): ChallengeStor
   // once per time-to-live: none can go stale sooner, and the folder may hold thousands of names.
   let staleScanAt = 0;
   const sweep = async () => {
-    const at = now().getTime();
+    const at = nowMs();
     for (const [key, entry] of entries) {
       if (entry.expiresAt > at) break;
       entries.delete(key);
@@ -129,7 +131,7 @@ export function createChallengeStore(opts: ChallengeStoreOptions): ChallengeStor
     async start() {
       await files.prepare();
       await removeStaleKeyFiles(dir, ttlMs, now(), log);
-      staleScanAt = now().getTime();
+      staleScanAt = nowMs();
       sweeper = setInterval(() => void sweep(), Math.max(1_000, Math.min(ttlMs / 2, 10_000)));
       sweeper.unref();
     },
@@ -141,7 +143,7 @@ export function createChallengeStore(opts: ChallengeStoreOptions): ChallengeStor
       // 64 random bits: a clash with an open challenge is practically impossible, but never overwrite one.
       if (entries.has(key)) return this.issue();
       const file = await files.write(secret);
-      entries.set(key, { secret, file, expiresAt: now().getTime() + ttlMs });
+      entries.set(key, { secret, file, expiresAt: nowMs() + ttlMs });
       return file.path;
     },
 
@@ -156,7 +158,7 @@ export function createChallengeStore(opts: ChallengeStoreOptions): ChallengeStor
       presented.fill(0);
       if (!match) return false;
       entries.delete(key);
-      if (entry.expiresAt <= now().getTime()) {
+      if (entry.expiresAt <= nowMs()) {
         files.remove(entry.file); // expired: the name is never handed out again
         return false;
       }

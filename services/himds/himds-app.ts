@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Static } from 'typebox';
 import { AgentError, type AgentState, type HomeLayout, type Logger } from '../../core/index.ts';
 import { checkApiVersion } from './api-version.ts';
+import { msClock } from './clock.ts';
 import { checkRequestHeaders } from './request-headers.ts';
 import { basicCredentials, createChallengeStore, realmHeader } from './challenge.ts';
 import { errorBody, himdsError } from './error-body.ts';
@@ -70,12 +71,15 @@ function checkHeaders(request: FastifyRequest, _reply: FastifyReply, done: (err?
 export function buildHimdsApp(opts: HimdsAppOptions): FastifyInstance {
   const { home, log } = opts;
   const now = opts.now ?? (() => new Date());
-  const seconds = () => Math.floor(now().getTime() / 1000);
+  const nowMs = msClock(opts.now);
+  const seconds = () => Math.floor(nowMs() / 1000);
+  // The parts that read the time per request get the test's clock only when there is one (clock.ts).
+  const clock = opts.now ? { now: opts.now } : {};
   const source =
     opts.tokenSource ?? cloudTokenSource({ home, proxyUrl: opts.proxyUrl ?? DEFAULT_ARC_PROXY_URL, now });
-  const tokens = createTokenCache({ source, log, now });
-  const machine = createStateReader({ path: home.agentConfig, now, maxAgeMs: opts.stateMaxAgeMs });
-  const instance = createInstanceSource({ collect: opts.collectMetadata, now });
+  const tokens = createTokenCache({ source, log, ...clock });
+  const machine = createStateReader({ path: home.agentConfig, ...clock, maxAgeMs: opts.stateMaxAgeMs });
+  const instance = createInstanceSource({ collect: opts.collectMetadata, ...clock });
   // Known once a token names them; the resource id is always known from agentconfig.json.
   const learned: { clientId?: string | undefined; objectId?: string | undefined } = {};
   let challenges: ReturnType<typeof createChallengeStore> | undefined;
@@ -92,7 +96,7 @@ export function buildHimdsApp(opts: HimdsAppOptions): FastifyInstance {
       dir: opts.tokensDir ?? home.tokens,
       gid,
       log,
-      now,
+      ...clock,
       ttlMs: opts.challengeTtlMs,
       maxOutstanding: opts.maxOutstandingChallenges,
     });

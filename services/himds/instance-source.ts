@@ -4,6 +4,7 @@
 import { loadCloudProfile, type AgentState } from '../../core/index.ts';
 import { buildInstance, type Compute, type Instance } from './instance-metadata.ts';
 import { collectMetadata, type MachineMetadata } from './metadata.ts';
+import { msClock } from './clock.ts';
 
 export const METADATA_MAX_AGE_MS = 5 * 60_000;
 
@@ -19,7 +20,7 @@ export function createInstanceSource(
 ): InstanceSource {
   const collect = opts.collect ?? collectMetadata;
   const maxAgeMs = opts.maxAgeMs ?? METADATA_MAX_AGE_MS;
-  const now = opts.now ?? (() => new Date());
+  const now = msClock(opts.now);
   /** The facts being served, since `at`; `settled` once `value` has resolved. */
   let facts: { at: number; value: Promise<MachineMetadata>; settled?: MachineMetadata } | undefined;
   const settle = (entry: NonNullable<typeof facts>) =>
@@ -30,7 +31,7 @@ export function createInstanceSource(
   const cloudNames = new Map<string, Promise<string>>();
 
   const machine = async (): Promise<MachineMetadata> => {
-    const at = now().getTime();
+    const at = now();
     if (!facts) {
       facts = { at, value: collect() };
       void settle(facts);
@@ -73,8 +74,7 @@ export function createInstanceSource(
     compute: async (state) => (await build(state)).compute,
     instance: build,
     peek(state) {
-      const current =
-        last?.state === state && facts?.settled === last.facts && now().getTime() - facts.at < maxAgeMs;
+      const current = last?.state === state && facts?.settled === last.facts && now() - facts.at < maxAgeMs;
       return current ? last!.doc : undefined;
     },
   };

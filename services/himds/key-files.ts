@@ -57,7 +57,8 @@ export function createKeyFiles(opts: {
   dir: string;
   gid: number | undefined;
   log: Logger;
-  now: () => Date;
+  /** Milliseconds since the epoch (clock.ts). */
+  now: () => number;
 }): KeyFiles {
   const { dir, log, now } = opts;
   let gid = opts.gid;
@@ -132,7 +133,7 @@ export function createKeyFiles(opts: {
       unlink(path);
       throw err;
     }
-    const file: KeyFile = { path, fd, writtenAt: now().getTime() };
+    const file: KeyFile = { path, fd, writtenAt: now() };
     if (open < MAX_OPEN) open++;
     else {
       closeSync(fd);
@@ -152,7 +153,7 @@ export function createKeyFiles(opts: {
         }
         // Every secret has the same length, so the new one covers the spent one exactly.
         writeSync(file.fd, secret, 0, secret.length, 0);
-        file.writtenAt = now().getTime();
+        file.writtenAt = now();
         if (open > MAX_OPEN) closeFd(file);
         return file;
       } catch (err) {
@@ -200,7 +201,7 @@ export function createKeyFiles(opts: {
     remove,
 
     prune(maxIdleMs) {
-      const at = now().getTime();
+      const at = now();
       const kept = spares.filter((file) => {
         const keep = at - file.writtenAt < maxIdleMs && !gone(file);
         if (!keep) removeLater(file);

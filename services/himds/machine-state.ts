@@ -3,6 +3,7 @@
 // error that says so and what to do, never a token from the cache (../shared/ARCHITECTURE.md,
 // "Nothing is lost and nothing is silent"). agentconfig.json is re-read at most once a second.
 import { AgentError, readAgentState, type AgentState } from '../../core/index.ts';
+import { msClock } from './clock.ts';
 
 export type MachineStatus =
   | { kind: 'connected'; state: AgentState }
@@ -20,11 +21,11 @@ function notAfterOf(state: AgentState): number {
   return ms;
 }
 
-/** The decision, from the state file's contents and the time; no I/O. */
-export function machineStatus(state: AgentState | undefined, now: Date): MachineStatus {
+/** The decision, from the state file's contents and the time (ms); no I/O. */
+export function machineStatus(state: AgentState | undefined, nowMs: number): MachineStatus {
   if (!state) return { kind: 'not-connected' };
   const notAfter = notAfterOf(state);
-  if (notAfter <= now.getTime()) return { kind: 'expired', state, since: state.certificateNotAfter };
+  if (notAfter <= nowMs) return { kind: 'expired', state, since: state.certificateNotAfter };
   if (state.status === 'Expired') return { kind: 'expired', state, since: state.errorTimestamp };
   return { kind: 'connected', state };
 }
@@ -48,7 +49,7 @@ export interface StateReader {
 
 /** Reads agentconfig.json at `path`, at most once per `maxAgeMs`; concurrent callers share a read. */
 export function createStateReader(opts: { path: string; now?: () => Date; maxAgeMs?: number }): StateReader {
-  const now = opts.now ?? (() => new Date());
+  const now = msClock(opts.now);
   const maxAgeMs = opts.maxAgeMs ?? 1_000;
   interface Read {
     at: number;
@@ -59,14 +60,14 @@ export function createStateReader(opts: { path: string; now?: () => Date; maxAge
   let cached: Read | undefined;
 
   const fresh = (at: number) => cached !== undefined && at - cached.at < maxAgeMs && at >= cached.at;
-  const decide = (done: NonNullable<Read['done']>, date: Date): MachineStatus =>
+  const decide = (done: NonNullable<Read['done']>, at: number): MachineStatus =>
     'error' in done
       ? { kind: 'not-connected', reason: `the connection state cannot be read: ${done.error.message}` }
-      : machineStatus(done.state, date);
+      : machineStatus(done.state, at);
 
   return {
     async status() {
-      const at = now().getTime();
+      const at = now();
       if (!fresh(at)) {
         const read: Read = { at, state: readAgentState(opts.path) };
         read.state.then(
@@ -80,8 +81,8 @@ export function createStateReader(opts: { path: string; now?: () => Date; maxAge
       return decide(read.done!, now());
     },
     peek() {
-      const date = now();
-      return fresh(date.getTime()) && cached!.done ? decide(cached!.done, date) : undefined;
+      const at = now();
+      return fresh(at) && cached!.done ? decide(cached!.done, at) : undefined;
     },
   };
 }

@@ -4,6 +4,7 @@
 // anew when less than 5 minutes are left (msal-node treats less than that as expired; reference
 // section 5). Concurrent requests for one resource share one upstream call.
 import { AgentError, isAgentError, type Logger } from '../../core/index.ts';
+import { msClock } from './clock.ts';
 import type { TokenRequest, TokenSource, UpstreamToken } from './token-source.ts';
 
 /** Less than this left: the token is not served any more. */
@@ -47,8 +48,8 @@ export interface TokenCache {
 
 export function createTokenCache(opts: { source: TokenSource; log: Logger; now?: () => Date }): TokenCache {
   const { source, log } = opts;
-  const now = opts.now ?? (() => new Date());
-  const seconds = () => Math.floor(now().getTime() / 1000);
+  const now = msClock(opts.now);
+  const seconds = () => Math.floor(now() / 1000);
   const entries = new Map<string, Entry>();
   const inflight = new Map<string, Promise<UpstreamToken>>();
 

@@ -12,7 +12,7 @@ const openFds = () => readdirSync('/proc/self/fd').length;
 
 function keyFiles() {
   const dir = tempDir('azcm-keyfiles-');
-  const files = createKeyFiles({ dir, gid: undefined, log: memoryLogger().log, now: () => new Date() });
+  const files = createKeyFiles({ dir, gid: undefined, log: memoryLogger().log, now: Date.now });
   return { dir, files };
 }
 
