@@ -91,7 +91,6 @@ export function createChallengeStore(opts: ChallengeStoreOptions): ChallengeStor
   const dir = resolve(opts.dir);
   const ttlMs = opts.ttlMs ?? DEFAULT_CHALLENGE_TTL_MS;
   const maxOutstanding = opts.maxOutstanding ?? DEFAULT_MAX_OUTSTANDING;
-  const now = opts.now ?? (() => new Date());
   const nowMs = msClock(opts.now);
   const entries = new Map<string, Outstanding>();
   let sweeper: NodeJS.Timeout | undefined;
@@ -120,7 +119,7 @@ export function createChallengeStore(opts: ChallengeStoreOptions): ChallengeStor
     files.prune(ttlMs / 2);
     if (at - staleScanAt < ttlMs && at >= staleScanAt) return;
     staleScanAt = at;
-    await removeStaleKeyFiles(dir, ttlMs, now(), log, files.owns);
+    await removeStaleKeyFiles(dir, ttlMs, new Date(at), log, files.owns);
   };
 
   return {
@@ -130,7 +129,7 @@ export function createChallengeStore(opts: ChallengeStoreOptions): ChallengeStor
 
     async start() {
       await files.prepare();
-      await removeStaleKeyFiles(dir, ttlMs, now(), log);
+      await removeStaleKeyFiles(dir, ttlMs, new Date(nowMs()), log);
       staleScanAt = nowMs();
       sweeper = setInterval(() => void sweep(), Math.max(1_000, Math.min(ttlMs / 2, 10_000)));
       sweeper.unref();

@@ -70,13 +70,13 @@ function checkHeaders(request: FastifyRequest, _reply: FastifyReply, done: (err?
 
 export function buildHimdsApp(opts: HimdsAppOptions): FastifyInstance {
   const { home, log } = opts;
-  const now = opts.now ?? (() => new Date());
   const nowMs = msClock(opts.now);
   const seconds = () => Math.floor(nowMs() / 1000);
-  // The parts that read the time per request get the test's clock only when there is one (clock.ts).
+  // The parts get the test's clock only when there is one, else read the time their own way (clock.ts).
   const clock = opts.now ? { now: opts.now } : {};
   const source =
-    opts.tokenSource ?? cloudTokenSource({ home, proxyUrl: opts.proxyUrl ?? DEFAULT_ARC_PROXY_URL, now });
+    opts.tokenSource ??
+    cloudTokenSource({ home, proxyUrl: opts.proxyUrl ?? DEFAULT_ARC_PROXY_URL, ...clock });
   const tokens = createTokenCache({ source, log, ...clock });
   const machine = createStateReader({ path: home.agentConfig, ...clock, maxAgeMs: opts.stateMaxAgeMs });
   const instance = createInstanceSource({ collect: opts.collectMetadata, ...clock });
